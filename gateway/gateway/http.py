@@ -1,0 +1,240 @@
+"""The HTTP edge as data: every route is declared once with its method, path, who may call it and
+its marshmallow schemas. The same declaration validates requests, answers errors as problem+json,
+counts metrics and generates the OpenAPI document, so the document cannot drift from the code."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from marshmallow import Schema, ValidationError
+from nameko.exceptions import RemoteError
+from nameko.web.handlers import http
+from prometheus_client import Counter, Histogram
+from werkzeug.wrappers import Request, Response
+
+from identity.domain import flatten_marshmallow
+from kernel.errors import DomainError, PayloadTooLarge, ValidationFailed
+
+log = logging.getLogger("gateway.http")
+
+MAX_BODY = 10 * 1024 * 1024  # imports of a whole university fit; anything larger is refused (413)
+
+REQUESTS = Counter("ejournal_http_requests_total", "HTTP requests", ["route", "method", "status"])
+DURATION = Histogram("ejournal_http_request_duration_seconds", "HTTP request duration", ["route", "method"])
+
+
+@dataclass
+class Route:
+    method: str
+    path: str  # werkzeug syntax: /api/v1/sessions/<int:id>
+    name: str
+    summary: str
+    roles: tuple[str, ...] | None  # None = any authenticated caller
+    public: bool = False
+    body: type[Schema] | None = None
+    answer: type[Schema] | None = None
+    answer_media: str = "application/json"
+    status: int = 200
+    params: dict[str, str] = field(default_factory=dict)  # query parameters documented
+
+
+ROUTES: list[Route] = []
+
+
+def problem(exc: DomainError, request_id: str | None = None) -> Response:
+    body = exc.problem()
+    if request_id:
+        body["request_id"] = request_id
+    headers = {"X-Request-Id": request_id} if request_id else {}
+    if exc.status == 429 and "retry_after" in exc.extra:
+        headers["Retry-After"] = str(exc.extra["retry_after"])
+    return Response(json.dumps(body, ensure_ascii=False), status=exc.status,
+                    mimetype="application/problem+json", headers=headers)
+
+
+def json_response(data: Any, status: int = 200, request_id: str | None = None) -> Response:
+    headers = {"X-Request-Id": request_id} if request_id else {}
+    return Response(json.dumps(data, ensure_ascii=False, default=str), status=status,
+                    mimetype="application/json", headers=headers)
+
+
+def read_json(request: Request, schema: type[Schema] | None) -> Any:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise PayloadTooLarge(f"the body is larger than {MAX_BODY} bytes")
+    raw = request.get_data(cache=True)
+    if len(raw) > MAX_BODY:
+        raise PayloadTooLarge(f"the body is larger than {MAX_BODY} bytes")
+    if schema is None:
+        return None
+    try:
+        data = json.loads(raw or b"null")
+    except ValueError:
+        raise ValidationFailed("the body is not valid JSON", {"_body": ["not valid JSON"]}) from None
+    if not isinstance(data, dict):
+        raise ValidationFailed("the body must be a JSON object", {"_body": ["must be a JSON object"]})
+    try:
+        return schema().load(data)
+    except ValidationError as exc:
+        flat = flatten_marshmallow(exc.messages)
+        first = next(iter(flat.items()))
+        raise ValidationFailed(f"{first[0]}: {first[1][0]}", flat) from None
+
+
+def route(method: str, path: str, *, summary: str, roles: tuple[str, ...] | None = None, public: bool = False,
+          body: type[Schema] | None = None, answer: type[Schema] | None = None, status: int = 200,
+          answer_media: str = "application/json", params: dict[str, str] | None = None) -> Callable:
+    """Declare a gateway route. The handler is `fn(self, request, caller, payload, **path_values)` and
+    returns data (sent as JSON with `status`) or a werkzeug Response."""
+
+    def decorate(fn: Callable) -> Any:
+        spec = Route(method, path, fn.__name__, summary, roles, public, body, answer, answer_media, status,
+                     params or {})
+        ROUTES.append(spec)
+
+        @functools.wraps(fn)
+        def handler(self: Any, request: Request, **path_values: Any) -> Response:
+            started = time.perf_counter()
+            request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+            if len(request_id) > 64:
+                request_id = uuid.uuid4().hex
+            self.context.context_data["request_id"] = request_id
+            try:
+                caller = None if public else self.authenticate(request)
+                if roles is not None and caller is not None:
+                    self.require_role(caller, roles)
+                payload = read_json(request, body)
+                result = fn(self, request, caller, payload, **path_values)
+                response = result if isinstance(result, Response) else json_response(result, status, request_id)
+            except DomainError as exc:
+                response = problem(exc, request_id)
+            except RemoteError:
+                log.exception("remote failure on %s %s (request %s)", method, path, request_id)
+                response = problem(DomainError("an internal error occurred; it has been logged"), request_id)
+                response.status_code = 500
+            except Exception:  # noqa: BLE001 - no 500 leaks internals
+                log.exception("failure on %s %s (request %s)", method, path, request_id)
+                response = problem(DomainError("an internal error occurred; it has been logged"), request_id)
+                response.status_code = 500
+            response.headers.setdefault("X-Request-Id", request_id)
+            REQUESTS.labels(path, method, str(response.status_code)).inc()
+            DURATION.labels(path, method).observe(time.perf_counter() - started)
+            return response
+
+        return http(method, path)(handler)
+
+    return decorate
+
+
+# -- OpenAPI ------------------------------------------------------------------------------------
+def _field_schema(f: Any, components: dict[str, Any]) -> dict[str, Any]:
+    from marshmallow import fields as m
+
+    out: dict[str, Any]
+    if isinstance(f, m.Nested):
+        nested = f.nested if isinstance(f.nested, type) else type(f.nested)
+        name = nested.__name__.removesuffix("Schema")
+        if name not in components:
+            components[name] = {}
+            components[name] = schema_object(nested, components)
+        out = {"$ref": f"#/components/schemas/{name}"}
+    elif isinstance(f, m.List):
+        out = {"type": "array", "items": _field_schema(f.inner, components)}
+    elif isinstance(f, m.Dict):
+        out = {"type": "object"}
+    elif isinstance(f, m.Integer):
+        out = {"type": "integer"}
+    elif isinstance(f, m.Float | m.Decimal):
+        out = {"type": "number"}
+    elif isinstance(f, m.Boolean):
+        out = {"type": "boolean"}
+    elif isinstance(f, m.DateTime):
+        out = {"type": "string", "format": "date-time"}
+    elif isinstance(f, m.Date):
+        out = {"type": "string", "format": "date"}
+    elif isinstance(f, m.Raw) and not isinstance(f, m.String):
+        out = {}
+    else:
+        out = {"type": "string"}
+    choices = getattr(f, "validators", [])
+    for v in choices:
+        if hasattr(v, "choices"):
+            out["enum"] = list(v.choices)
+    if getattr(f, "allow_none", False) and "type" in out:
+        out["type"] = [out["type"], "null"]
+    return out
+
+
+def schema_object(schema: type[Schema], components: dict[str, Any]) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    required = []
+    for name, f in schema().fields.items():
+        key = f.data_key or name
+        props[key] = _field_schema(f, components)
+        if f.required:
+            required.append(key)
+    out: dict[str, Any] = {"type": "object", "properties": props}
+    if required:
+        out["required"] = required
+    return out
+
+
+PROBLEM = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                   "detail": {"type": "string"}, "code": {"type": "string"},
+                   "errors": {"type": "object"}, "request_id": {"type": "string"}},
+}
+
+
+def openapi(version: str = "1.0.0") -> dict[str, Any]:
+    components: dict[str, Any] = {"Problem": PROBLEM}
+    paths: dict[str, Any] = {}
+    for r in ROUTES:
+        path = r.path
+        params = []
+        for part in path.split("/"):
+            if part.startswith("<") and part.endswith(">"):
+                conv, _, name = part[1:-1].rpartition(":")
+                params.append({"name": name, "in": "path", "required": True,
+                               "schema": {"type": "integer" if conv == "int" else "string"}})
+                path = path.replace(part, "{" + name + "}")
+        params += [{"name": k, "in": "query", "required": False, "description": v, "schema": {"type": "string"}}
+                   for k, v in r.params.items()]
+        op: dict[str, Any] = {"operationId": r.name, "summary": r.summary, "parameters": params,
+                              "responses": {}}
+        if r.roles:
+            op["description"] = "Roles: " + ", ".join(r.roles)
+        if r.public:
+            op["security"] = []
+        if r.body is not None:
+            op["requestBody"] = {"required": True, "content": {"application/json": {
+                "schema": schema_object(r.body, components)}}}
+        ok: dict[str, Any] = {"description": "OK"}
+        if r.answer is not None:
+            ok["content"] = {r.answer_media: {"schema": schema_object(r.answer, components)}}
+        elif r.answer_media != "application/json":
+            ok["content"] = {r.answer_media: {"schema": {"type": "string"}}}
+        op["responses"][str(r.status)] = ok
+        problem_ref = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        for code, text in (("401", "Not authenticated"), ("403", "Forbidden"), ("404", "Not found"),
+                           ("409", "Conflict"), ("413", "Too large"), ("422", "Validation failed"),
+                           ("429", "Too many requests"), ("503", "Unavailable")):
+            op["responses"][code] = {"description": text, **problem_ref}
+        paths.setdefault(path, {})[r.method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Electronic class journal API", "version": version},
+        "servers": [{"url": "/"}],
+        "components": {"schemas": components, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        "security": [{"bearer": []}],
+        "paths": paths,
+    }

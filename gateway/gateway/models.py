@@ -1,0 +1,89 @@
+"""The gateway's own tables (schema `gateway`): the access read model, fed only by identity's
+events, and the security state of the HTTP edge (login failures, refresh tokens)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, DateTime, Integer, MetaData, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from kernel.tables import add_kernel_tables
+
+SCHEMA = "gateway"
+metadata = MetaData(schema=SCHEMA)
+kernel_tables = add_kernel_tables(metadata)
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+class Principal(Base):
+    """A person who can log in, with what they may do: one row, replaced by newer `person.changed`."""
+
+    __tablename__ = "principal"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    login: Mapped[str | None] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    full_name: Mapped[str] = mapped_column(String(300))
+    department: Mapped[str | None] = mapped_column(String(64))
+    group: Mapped[str | None] = mapped_column(String(64))
+    subgroup: Mapped[str | None] = mapped_column(String(16))
+    roles: Mapped[list[dict]] = mapped_column(JSONB, default=list)
+    children: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    revision: Mapped[int] = mapped_column(Integer)
+
+
+class OrgUnit(Base):
+    __tablename__ = "org_unit"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # faculty | department | group
+    name: Mapped[str] = mapped_column(String(300))
+    parent: Mapped[str | None] = mapped_column(String(64))
+
+
+class Assignment(Base):
+    __tablename__ = "assignment"
+    __table_args__ = (UniqueConstraint("teacher", "discipline", "group", "kind", "subgroup",
+                                       name="assignment_unique", postgresql_nulls_not_distinct=True),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    teacher: Mapped[str] = mapped_column(String(64), index=True)
+    discipline: Mapped[str] = mapped_column(String(64))
+    group: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    subgroup: Mapped[str | None] = mapped_column(String(16))
+
+
+class Substitution(Base):
+    __tablename__ = "substitution"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # identity's id
+    teacher: Mapped[str] = mapped_column(String(64))
+    substitute: Mapped[str] = mapped_column(String(64), index=True)
+    starts: Mapped[date] = mapped_column(Date)
+    ends: Mapped[date] = mapped_column(Date)
+    discipline: Mapped[str | None] = mapped_column(String(64))
+    group: Mapped[str | None] = mapped_column(String(64))
+
+
+class LoginFailure(Base):
+    __tablename__ = "login_failure"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    login: Mapped[str] = mapped_column(String(128), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class RefreshToken(Base):
+    """Rotating refresh tokens, stored as hashes. Reusing a rotated token revokes its whole family."""
+
+    __tablename__ = "refresh_token"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    family: Mapped[str] = mapped_column(String(36), index=True)
+    code: Mapped[str] = mapped_column(String(64), index=True)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)

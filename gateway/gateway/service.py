@@ -1,0 +1,344 @@
+"""The HTTP gateway: authenticates, authorizes every request at object level from its access read
+model (fed by identity's events; no per-request RPC to identity for access), and forwards to the
+services over RPC with timeouts. It owns nothing authoritative."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import eventlet
+from nameko.extensions import DependencyProvider
+from nameko.web.handlers import http
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
+from sqlalchemy import delete, select, text
+from werkzeug.wrappers import Request, Response
+
+from gateway import auth
+from gateway.http import json_response, openapi, problem, route
+from gateway.models import Assignment, LoginFailure, OrgUnit, Principal, RefreshToken, Substitution
+from gateway.schemas import (
+    AuditVerifySchema,
+    ClockAnswerSchema,
+    ClockSchema,
+    LoginSchema,
+    MeSchema,
+    PasswordSchema,
+    PolicySchema,
+    ReadySchema,
+    RefreshSchema,
+    TokenPairSchema,
+)
+from identity.schemas import ContingentSchema, ImportResultSchema, LoadSchema, OrderSchema, SubstitutionSchema
+from kernel import clock
+from kernel.config import SERVICES, settings
+from kernel.consumer import handles
+from kernel.db import Database
+from kernel.errors import DomainError, Forbidden, NotFound, RateLimited, Unauthenticated
+from kernel.events import Envelope
+from kernel.policy import load_preset
+from kernel.rpc import ServiceRpc
+
+BACKENDS = tuple(s for s in SERVICES if s != "gateway")
+BACKLOG = Gauge("ejournal_service_outbox_backlog", "Unpublished outbox rows per service", ["service"])
+OLDEST = Gauge("ejournal_service_outbox_oldest_age_seconds", "Oldest unpublished outbox row", ["service"])
+IMPORT_TIMEOUT = 300.0
+
+
+class WorkerContext(DependencyProvider):
+    def get_dependency(self, worker_ctx: Any) -> Any:
+        return worker_ctx
+
+
+@dataclass(frozen=True)
+class Caller:
+    code: str
+    login: str | None
+    full_name: str
+    roles: tuple[tuple[str, str | None], ...]
+    group: str | None
+    children: tuple[str, ...]
+
+    def has(self, role: str, scope: str | None = None) -> bool:
+        return any(r == role and (scope is None or s == scope) for r, s in self.roles)
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("Authorization", "")
+    kind, _, token = header.partition(" ")
+    if kind.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("send Authorization: Bearer <access_token>")
+    return token.strip()
+
+
+class GatewayService:
+    name = "gateway"
+    db = Database()
+    context = WorkerContext()
+    identity = ServiceRpc("identity")
+    attendance = ServiceRpc("attendance")
+    grading = ServiceRpc("grading")
+    makeup = ServiceRpc("makeup")
+    reports = ServiceRpc("reports")
+
+    # -- access ---------------------------------------------------------------------------------
+    def authenticate(self, request: Request) -> Caller:
+        claims = auth.read_access_token(_bearer(request), settings().jwt_secret)
+        principal = self.db.session.get(Principal, claims["sub"])
+        if principal is None or not principal.active:
+            raise Unauthenticated("the account is not active")
+        return Caller(principal.code, principal.login, principal.full_name,
+                      tuple((r["role"], r.get("scope")) for r in principal.roles), principal.group,
+                      tuple(principal.children))
+
+    @staticmethod
+    def require_role(caller: Caller, roles: tuple[str, ...]) -> None:
+        if not any(caller.has(r) for r in roles):
+            raise Forbidden(f"this needs one of the roles: {', '.join(roles)}")
+
+    def faculty_of_group(self, group: str | None) -> str | None:
+        unit = self.db.session.get(OrgUnit, group) if group else None
+        department = self.db.session.get(OrgUnit, unit.parent) if unit and unit.parent else None
+        return department.parent if department else None
+
+    def backend(self, service: str) -> Any:
+        return getattr(self, service)
+
+    # -- auth -----------------------------------------------------------------------------------
+    def _issue(self, code: str, family: str | None = None) -> dict[str, Any]:
+        cfg = settings()
+        now = clock.real_now()
+        token, token_hash = auth.new_refresh_token()
+        self.db.session.add(RefreshToken(
+            token_hash=token_hash, family=family or token_hash[:36], code=code, issued_at=now,
+            expires_at=now + timedelta(seconds=cfg.refresh_token_seconds)))
+        return {"access_token": auth.issue_access_token(code, cfg.jwt_secret, now, cfg.access_token_seconds),
+                "refresh_token": token, "token_type": "Bearer", "expires_in": cfg.access_token_seconds}
+
+    @route("POST", "/api/v1/auth/login", summary="Log in with login and password", public=True,
+           body=LoginSchema, answer=TokenPairSchema)
+    def login(self, request: Request, caller: None, body: dict[str, Any]) -> Any:
+        cfg = settings()
+        s = self.db.session
+        now = clock.real_now()
+        address = request.remote_addr or "unknown"
+        since = now - timedelta(seconds=cfg.login_window_seconds)
+        by_login = list(s.scalars(select(LoginFailure.at).where(LoginFailure.login == body["login"],
+                                                               LoginFailure.at > since)))
+        by_address = list(s.scalars(select(LoginFailure.at).where(LoginFailure.address == address,
+                                                                 LoginFailure.at > since)))
+        for failures, limit in ((by_login, cfg.login_max_failures), (by_address, cfg.address_max_failures)):
+            until = auth.throttled_until(failures, now, limit, cfg.login_window_seconds)
+            if until is not None:
+                wait = max(1, int((until - now).total_seconds()) + 1)
+                raise RateLimited(f"too many failed logins; try again in {wait} s", retry_after=wait)
+        try:
+            account = self.identity.call("authenticate", body["login"], body["password"])
+        except Unauthenticated:
+            s.add(LoginFailure(login=body["login"], address=address, at=now))
+            s.commit()
+            raise
+        s.execute(delete(LoginFailure).where(LoginFailure.login == body["login"]))
+        pair = self._issue(account["code"])
+        s.commit()
+        return pair
+
+    @route("POST", "/api/v1/auth/refresh", summary="Exchange a refresh token for a new pair", public=True,
+           body=RefreshSchema, answer=TokenPairSchema)
+    def refresh(self, request: Request, caller: None, body: dict[str, Any]) -> Any:
+        s = self.db.session
+        now = clock.real_now()
+        row = s.get(RefreshToken, auth.hash_refresh_token(body["refresh_token"]), with_for_update=True)
+        if row is None or row.revoked or row.expires_at <= now:
+            raise Unauthenticated("the refresh token is not valid")
+        if row.used_at is not None:  # a rotated token came back: someone else may hold the family
+            s.execute(RefreshToken.__table__.update().where(RefreshToken.family == row.family)
+                      .values(revoked=True))
+            s.commit()
+            raise Unauthenticated("the refresh token was already used; log in again")
+        principal = s.get(Principal, row.code)
+        if principal is None or not principal.active:
+            raise Unauthenticated("the account is not active")
+        row.used_at = now
+        pair = self._issue(row.code, row.family)
+        s.commit()
+        return pair
+
+    @route("POST", "/api/v1/auth/password", summary="Change one's own password", body=PasswordSchema)
+    def password(self, request: Request, caller: Caller, body: dict[str, Any]) -> Any:
+        self.identity.call("change_password", caller.code, body["old_password"], body["new_password"])
+        self.db.session.execute(RefreshToken.__table__.update().where(RefreshToken.code == caller.code)
+                                .values(revoked=True))
+        self.db.session.commit()
+        return {"changed": True}
+
+    @route("GET", "/api/v1/me", summary="Who am I: roles and scopes", answer=MeSchema)
+    def me(self, request: Request, caller: Caller, body: None) -> Any:
+        return {"login": caller.login, "code": caller.code, "full_name": caller.full_name,
+                "roles": [{"role": r, "scope": s} for r, s in caller.roles], "institution": settings().preset,
+                "group": caller.group, "children": list(caller.children)}
+
+    @route("GET", "/api/v1/policy", summary="The institution's active preset", answer=PolicySchema)
+    def policy(self, request: Request, caller: Caller, body: None) -> Any:
+        return load_preset(settings().preset).as_dict()
+
+    # -- loading the year -----------------------------------------------------------------------
+    @route("POST", "/api/v1/import/contingent", summary="Import faculties, groups, students, staff, parents",
+           roles=("it_admin", "academic_office"), body=ContingentSchema, answer=ImportResultSchema)
+    def import_contingent(self, request: Request, caller: Caller, body: dict[str, Any]) -> Any:
+        return self.identity.call("import_contingent", json.loads(request.get_data()), caller.code,
+                                  timeout=IMPORT_TIMEOUT)
+
+    @route("POST", "/api/v1/import/load", summary="Import disciplines and the teaching load",
+           roles=("it_admin", "academic_office"), body=LoadSchema, answer=ImportResultSchema)
+    def import_load(self, request: Request, caller: Caller, body: dict[str, Any]) -> Any:
+        return self.identity.call("import_load", json.loads(request.get_data()), caller.code,
+                                  timeout=IMPORT_TIMEOUT)
+
+    @route("POST", "/api/v1/orders", summary="Issue an enrolment order (admit, transfer, expel)",
+           roles=("directorate",), body=OrderSchema, status=201)
+    def orders(self, request: Request, caller: Caller, body: dict[str, Any]) -> Any:
+        student = self.db.session.get(Principal, body["student"])
+        if student is None or student.kind != "student":
+            raise NotFound(f"no student {body['student']}")
+        faculties = {self.faculty_of_group(student.group)}
+        if body["kind"] != "expel":
+            faculties.add(self.faculty_of_group(body["group"]))
+        for faculty in faculties - {None}:
+            if not caller.has("directorate", faculty):
+                raise Forbidden(f"orders for faculty {faculty} are issued by its directorate")
+        return self.identity.call("issue_order", json.loads(request.get_data()), caller.code)
+
+    @route("POST", "/api/v1/substitutions", summary="Assign a substitute teacher",
+           roles=("department_head",), body=SubstitutionSchema, status=201)
+    def substitutions(self, request: Request, caller: Caller, body: dict[str, Any]) -> Any:
+        teacher = self.db.session.get(Principal, body["teacher"])
+        if teacher is None:
+            raise NotFound(f"no teacher {body['teacher']}")
+        if teacher.department is None or not caller.has("department_head", teacher.department):
+            raise Forbidden("substitutes are assigned by the head of the teacher's department")
+        return self.identity.call("create_substitution", json.loads(request.get_data()), caller.code)
+
+    # -- audit and clock ------------------------------------------------------------------------
+    @route("GET", "/api/v1/audit/verify", summary="Verify every service's audit chain",
+           roles=("it_admin",), answer=AuditVerifySchema)
+    def audit_verify(self, request: Request, caller: Caller, body: None) -> Any:
+        results = dict(zip(BACKENDS, eventlet.GreenPool().imap(
+            lambda s: self.backend(s).call("audit_verify", timeout=60), BACKENDS), strict=True))
+        bad = next((f"{s}:{r['first_bad']}" for s, r in results.items() if not r["ok"]), None)
+        return {"ok": bad is None, "entries": sum(r["entries"] for r in results.values()), "first_bad": bad,
+                "services": results}
+
+    @route("PUT", "/api/v1/_clock", summary="Set the simulation clock (simulation mode only)",
+           roles=("it_admin",), body=ClockSchema, answer=ClockAnswerSchema)
+    def set_clock(self, request: Request, caller: Caller, body: dict[str, Any]) -> Any:
+        if not settings().simulation:
+            raise NotFound("no such resource")
+        clock.set_now(self.db.session, body["now"], caller.code)
+        self.db.audit(entity="clock", entity_id="1", action="set", actor=caller.code,
+                      new={"now": body["now"].isoformat()})
+        self.db.commit()
+        return {"now": clock.now(self.db.session).isoformat(), "simulation": True}
+
+    # -- operations -----------------------------------------------------------------------------
+    @http("GET", "/health")
+    def health(self, request: Request) -> Response:
+        return json_response({"status": "up", "service": "gateway"})
+
+    @route("GET", "/ready", summary="Database, broker and every service answering", public=True,
+           answer=ReadySchema)
+    def ready(self, request: Request, caller: None, body: None) -> Any:
+        checks: dict[str, Any] = {}
+        try:
+            self.db.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["database"] = f"failed: {type(exc).__name__}"
+
+        def ping(service: str) -> tuple[str, str]:
+            try:
+                self.backend(service).call("ping", timeout=2)
+                return service, "ok"
+            except DomainError as exc:
+                return service, exc.detail
+            except Exception as exc:  # noqa: BLE001 - broker down shows here
+                return service, f"failed: {type(exc).__name__}"
+
+        checks.update(eventlet.GreenPool().imap(ping, BACKENDS))
+        checks["broker"] = "ok" if any(v == "ok" for k, v in checks.items() if k in BACKENDS) else "unknown"
+        ok = all(v == "ok" for v in checks.values())
+        missing = [k for k, v in checks.items() if v != "ok"]
+        return json_response({"ready": ok, "checks": checks, "missing": missing}, 200 if ok else 503)
+
+    @http("GET", "/metrics")
+    def metrics(self, request: Request) -> Response:
+        def status(service: str) -> None:
+            try:
+                answer = self.backend(service).call("outbox_status", timeout=2)
+                BACKLOG.labels(service).set(answer["backlog"])
+                OLDEST.labels(service).set(answer["oldest_age_seconds"])
+            except Exception:  # noqa: BLE001 - a missing service leaves its last value
+                pass
+
+        list(eventlet.GreenPool().imap(status, BACKENDS))
+        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+
+    @http("GET", "/api/v1/openapi.json")
+    def openapi_document(self, request: Request) -> Response:
+        return json_response(openapi())
+
+    @http("GET,POST,PUT,PATCH,DELETE", "/<path:anything>")
+    def not_found(self, request: Request, anything: str) -> Response:
+        return problem(NotFound(f"no route {request.method} /{anything}"))
+
+    # -- the access read model, from identity's events ------------------------------------------------
+    @handles("identity", "person.changed")
+    def on_person_changed(self, event: Envelope) -> None:
+        p = event.payload
+        s = self.db.session
+        row = s.get(Principal, p["code"], with_for_update=True)
+        if row is not None and row.revision >= p["revision"]:
+            return  # an older state arriving late
+        values = {"login": p["login"], "kind": p["kind"], "full_name": p["full_name"],
+                  "department": p.get("department"), "group": p.get("group"), "subgroup": p.get("subgroup"),
+                  "roles": p["roles"], "children": p.get("children", []), "active": p["active"],
+                  "revision": p["revision"]}
+        if row is None:
+            s.add(Principal(code=p["code"], **values))
+        else:
+            for k, v in values.items():
+                setattr(row, k, v)
+
+    @handles("identity", "org.changed")
+    def on_org_changed(self, event: Envelope) -> None:
+        p = event.payload
+        s = self.db.session
+        row = s.get(OrgUnit, p["code"])
+        if row is None:
+            s.add(OrgUnit(code=p["code"], kind=p["kind"], name=p.get("name") or p["code"], parent=p.get("parent")))
+        else:
+            row.kind, row.name, row.parent = p["kind"], p.get("name") or p["code"], p.get("parent")
+
+    @handles("identity", "assignment.changed")
+    def on_assignment_changed(self, event: Envelope) -> None:
+        p = event.payload
+        key = {k: p[k] for k in ("teacher", "discipline", "group", "kind", "subgroup")}
+        s = self.db.session
+        q = select(Assignment).filter_by(**{k: v for k, v in key.items() if v is not None})
+        if key["subgroup"] is None:
+            q = q.where(Assignment.subgroup.is_(None))
+        row = s.scalars(q).first()
+        if p.get("active", True) and row is None:
+            s.add(Assignment(**key))
+        elif not p.get("active", True) and row is not None:
+            s.delete(row)
+
+    @handles("identity", "substitution.created")
+    def on_substitution_created(self, event: Envelope) -> None:
+        p = event.payload
+        if self.db.session.get(Substitution, p["id"]) is None:
+            self.db.session.add(Substitution(id=p["id"], teacher=p["teacher"], substitute=p["substitute"],
+                                             starts=p["from"], ends=p["to"], discipline=p.get("discipline"),
+                                             group=p.get("group")))

@@ -1,0 +1,52 @@
+"""Alembic, once for every service: each service keeps its migrations in `<package>/migrations/`,
+with the version table inside its own schema. A service's env.py is two lines calling `run_env`."""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import create_engine, pool, text
+
+from kernel.config import settings
+
+
+def migrations_dir(service: str) -> str:
+    package = importlib.import_module(service)
+    return os.path.join(os.path.dirname(package.__file__ or ""), "migrations")
+
+
+def alembic_config(service: str, url: str | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", migrations_dir(service))
+    cfg.set_main_option("sqlalchemy.url", (url or settings().admin_url()).replace("%", "%%"))
+    cfg.attributes["service"] = service
+    return cfg
+
+
+def upgrade(service: str, url: str | None = None) -> None:
+    command.upgrade(alembic_config(service, url), "head")
+
+
+def run_env(service: str) -> None:
+    """Body of every service's migrations/env.py (online mode only: migrations run against the database)."""
+    cfg = context.config
+    engine = create_engine(cfg.get_main_option("sqlalchemy.url") or "", poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {service}"))
+        connection.commit()
+        context.configure(connection=connection, version_table_schema=service, include_schemas=True)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+def create_baseline(op: object, metadata: object, schema: str) -> None:
+    """The first migration of a service: its tables as of the baseline, plus the kernel tables' guards."""
+    from kernel.tables import APPEND_ONLY_TRIGGER
+
+    bind = op.get_bind()  # type: ignore[attr-defined]
+    bind.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {schema}.audit_log_id_seq"))
+    metadata.create_all(bind)  # type: ignore[attr-defined]
+    bind.exec_driver_sql(APPEND_ONLY_TRIGGER.format(schema=schema))

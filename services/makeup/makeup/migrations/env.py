@@ -1,0 +1,3 @@
+from kernel.migrate import run_env
+
+run_env("makeup")
