@@ -17,6 +17,7 @@ from sqlalchemy.orm import sessionmaker
 
 from identity import domain
 from identity.models import Account, Institution, Person, RoleGrant
+from identity.passwords import HASHER
 from identity.service import person_state
 from kernel.config import settings
 from kernel.db import UnitOfWork, make_engine
@@ -42,12 +43,10 @@ def main(argv: list[str]) -> int:
     state_dir = settings().state_dir
     password_file = os.path.join(state_dir, "admin-password")
     if s.get(Account, "admin") is None:
-        from argon2 import PasswordHasher
-
         password = os.environ.get("EJOURNAL_ADMIN_PASSWORD") or domain.initial_password()
         s.add(Person(code="admin", kind="staff", full_name="IT administrator", revision=1))
         s.flush()
-        s.add(Account(person="admin", login="admin", password_hash=PasswordHasher().hash(password)))
+        s.add(Account(person="admin", login="admin", password_hash=HASHER.hash(password)))
         s.add(RoleGrant(person="admin", role="it_admin", scope=None))
         s.flush()
         uow.emit("person.changed", person_state(uow, "admin"), actor="system")

@@ -1,0 +1,94 @@
+"""Test support shared by conftest and the tests: the test stack's settings and helpers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The test stack; deploy/test exports the same values.
+os.environ.setdefault("EJOURNAL_STATE_DIR", str(ROOT / ".run" / "test"))
+os.environ.setdefault("EJOURNAL_DB_NAME", "ejournal_test")
+os.environ.setdefault("EJOURNAL_AMQP_VHOST", "ejournal_test")
+os.environ.setdefault("EJOURNAL_PORT", "18080")
+os.environ.setdefault("EJOURNAL_PRESET", "oshtu")
+os.environ.setdefault("EJOURNAL_ADMIN_PASSWORD", "admin-test-password")
+os.environ["EJOURNAL_AMQP_URI"] = f"amqp://guest:guest@127.0.0.1:5672/{os.environ['EJOURNAL_AMQP_VHOST']}"
+
+
+def load_secrets() -> None:
+    path = Path(os.environ["EJOURNAL_STATE_DIR"]) / "secrets.env"
+    for line in path.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.startswith("EJOURNAL_"):
+            os.environ[key] = value
+    from kernel.config import settings
+
+    settings.cache_clear()
+
+
+def deploy(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([str(ROOT / "deploy" / args[0]), *args[1:]], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+class Stack:
+    def __init__(self) -> None:
+        self.url = f"http://127.0.0.1:{os.environ['EJOURNAL_PORT']}"
+        self.state_dir = Path(os.environ["EJOURNAL_STATE_DIR"])
+        self.admin_password = os.environ["EJOURNAL_ADMIN_PASSWORD"]
+        self._tokens: dict[str, str] = {}
+
+    def api(self, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return requests.request(method, self.url + path, headers=headers, timeout=kwargs.pop("timeout", 30),
+                                **kwargs)
+
+    def login(self, login: str, password: str) -> str:
+        key = f"{login}:{password}"
+        if key not in self._tokens:
+            r = self.api("POST", "/api/v1/auth/login", json={"login": login, "password": password})
+            assert r.status_code == 200, r.text
+            self._tokens[key] = r.json()["access_token"]
+        return self._tokens[key]
+
+    def admin(self) -> str:
+        return self.login("admin", self.admin_password)
+
+    def wait_ready(self, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        body: dict = {}
+        while time.monotonic() < deadline:
+            try:
+                r = self.api("GET", "/ready", timeout=5)
+                body = r.json()
+                if r.status_code == 200:
+                    return body
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"stack not ready: {body}")
+
+    def ctl(self, *args: str) -> str:
+        result = deploy("ctl", *args, timeout=60)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+
+def eventually(check, timeout: float = 20, interval: float = 0.2):
+    """Poll `check` until it returns a truthy value (events are applied asynchronously)."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s (last: {last!r})")
