@@ -369,7 +369,7 @@ def test_kz_letter_table_boundaries(points: float, letter: str, grade5: int) -> 
 
 def test_letters_outside_the_rating_are_errors_and_pass_marks() -> None:
     oshtu, kostanay = load_preset("oshtu"), load_preset("kostanay")
-    for points in (-1, 100.5, 101):
+    for points in (-1, 100.5, 101, float("nan"), float("inf")):
         with pytest.raises(ValueError):
             oshtu.letter_for(points)
     assert oshtu.letter_for(100).labels.ru == "Отлично"
