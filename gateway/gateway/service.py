@@ -243,6 +243,13 @@ class GatewayService:
         return {"now": clock.now(self.db.session).isoformat(), "simulation": True}
 
     # -- operations -----------------------------------------------------------------------------
+    @http("GET", "/")
+    def index(self, request: Request) -> Response:
+        policy = load_preset(settings().preset)
+        return json_response({"service": "electronic class journal", "institution": policy.name,
+                              "name": policy.labels.name.get("ky"), "api": "/api/v1",
+                              "openapi": "/api/v1/openapi.json", "ready": "/ready", "metrics": "/metrics"})
+
     @http("GET", "/health")
     def health(self, request: Request) -> Response:
         return json_response({"status": "up", "service": "gateway"})
