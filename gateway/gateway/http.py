@@ -138,12 +138,7 @@ def _field_schema(f: Any, components: dict[str, Any]) -> dict[str, Any]:
 
     out: dict[str, Any]
     if isinstance(f, m.Nested):
-        nested = f.nested if isinstance(f.nested, type) else type(f.nested)
-        name = nested.__name__.removesuffix("Schema")
-        if name not in components:
-            components[name] = {}
-            components[name] = schema_object(nested, components)
-        out = {"$ref": f"#/components/schemas/{name}"}
+        out = schema_ref(f.nested if isinstance(f.nested, type) else type(f.nested), components)
     elif isinstance(f, m.List):
         out = {"type": "array", "items": _field_schema(f.inner, components)}
     elif isinstance(f, m.Dict):
@@ -194,6 +189,14 @@ PROBLEM = {
 }
 
 
+def schema_ref(schema: type[Schema], components: dict[str, Any]) -> dict[str, Any]:
+    name = schema.__name__.removesuffix("Schema")
+    if name not in components:
+        components[name] = {}
+        components[name] = schema_object(schema, components)
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
 def openapi(version: str = "1.0.0") -> dict[str, Any]:
     components: dict[str, Any] = {"Problem": PROBLEM}
     paths: dict[str, Any] = {}
@@ -216,10 +219,10 @@ def openapi(version: str = "1.0.0") -> dict[str, Any]:
             op["security"] = []
         if r.body is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {
-                "schema": schema_object(r.body, components)}}}
+                "schema": schema_ref(r.body, components)}}}
         ok: dict[str, Any] = {"description": "OK"}
         if r.answer is not None:
-            ok["content"] = {r.answer_media: {"schema": schema_object(r.answer, components)}}
+            ok["content"] = {r.answer_media: {"schema": schema_ref(r.answer, components)}}
         elif r.answer_media != "application/json":
             ok["content"] = {r.answer_media: {"schema": {"type": "string"}}}
         op["responses"][str(r.status)] = ok

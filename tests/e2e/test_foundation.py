@@ -255,9 +255,9 @@ def test_a_stopped_service_is_named_by_ready_and_calls_answer_503_quickly(stack,
     teacher = stack.login("t901", PASSWORD)
     stack.ctl("stop", "identity")
     try:
-        ready = eventually(lambda: (lambda r: r if r.status_code == 503 else None)(stack.api("GET", "/ready")),
+        ready = eventually(lambda: (lambda r: r.json() if r.status_code == 503 else None)(stack.api("GET", "/ready")),
                            timeout=30)
-        assert "identity" in ready.json()["missing"]
+        assert "identity" in ready["missing"]
         started = time.monotonic()
         r = stack.api("POST", "/api/v1/auth/login", json={"login": "t901", "password": PASSWORD})
         assert r.status_code == 503 and r.json()["code"] == "unavailable"
