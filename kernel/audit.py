@@ -26,7 +26,7 @@ def _canonical_time(value: datetime) -> str:
 
 def entry_hash(entry: Mapping[str, Any], prev_hash: str) -> str:
     body = {k: entry.get(k) for k in FIELDS}
-    body["at"] = _canonical_time(body["at"])
+    body["at"] = _canonical_time(entry["at"])
     blob = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256((prev_hash + "\n" + blob).encode()).hexdigest()
 
@@ -82,7 +82,8 @@ def verify(conn: Any, schema: str) -> dict[str, Any]:
 
 def entries(conn: Any, schema: str, *, entity: str | None = None, entity_id: str | None = None,
             student: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
-    where, params = [], {"limit": limit}
+    where: list[str] = []
+    params: dict[str, Any] = {"limit": limit}
     for name, value in (("entity", entity), ("entity_id", entity_id), ("student", student)):
         if value is not None:
             where.append(f"{name} = :{name}")
