@@ -42,11 +42,14 @@ def run_env(service: str) -> None:
             context.run_migrations()
 
 
-def create_baseline(op: object, metadata: object, schema: str) -> None:
-    """The first migration of a service: its tables as of the baseline, plus the kernel tables' guards."""
+def create_baseline(op: object, metadata: object, schema: str, tables: list[str] | None = None) -> None:
+    """The first migration of a service: the kernel tables and the service's tables named in `tables` (all of
+    the metadata when None), so that tables added later by their own migrations are not created here too."""
     from kernel.tables import APPEND_ONLY_TRIGGER
 
     bind = op.get_bind()  # type: ignore[attr-defined]
     bind.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {schema}.audit_log_id_seq"))
-    metadata.create_all(bind)  # type: ignore[attr-defined]
+    names = None if tables is None else [*tables, "outbox", "processed_event", "audit_log"]
+    chosen = None if names is None else [metadata.tables[f"{schema}.{n}"] for n in names]  # type: ignore[attr-defined]
+    metadata.create_all(bind, tables=chosen)  # type: ignore[attr-defined]
     bind.exec_driver_sql(APPEND_ONLY_TRIGGER.format(schema=schema))

@@ -87,3 +87,31 @@ class RefreshToken(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Session(Base):
+    """A timetable session as the access and window checks need it, from attendance's `session.scheduled`."""
+
+    __tablename__ = "session"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    term: Mapped[str] = mapped_column(String(64))
+    discipline: Mapped[str] = mapped_column(String(64))
+    group: Mapped[str] = mapped_column(String(64), index=True)
+    subgroup: Mapped[str | None] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    teacher: Mapped[str] = mapped_column(String(64), index=True)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    minutes: Mapped[int] = mapped_column(Integer)
+    first_entry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StatementLock(Base):
+    """A posted (or closed) statement: the journal data of its group and discipline is locked (RULES.md §5)."""
+
+    __tablename__ = "statement_lock"
+    statement: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group: Mapped[str] = mapped_column(String(64), index=True)
+    discipline: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))  # posted | closed
+    covers_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

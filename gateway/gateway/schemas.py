@@ -70,3 +70,86 @@ class ReadySchema(Schema):
 class PolicySchema(Schema):
     name = fields.String()
     version = fields.Integer()
+
+
+class MarkSchema(Body):
+    student = fields.String(required=True, validate=validate.Length(1, 64))
+    status = fields.String(required=True, validate=validate.Length(1, 32))
+
+
+class MarksSchema(Body):
+    marks = fields.List(fields.Nested(MarkSchema), required=True, validate=validate.Length(min=1, max=500))
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class TopicSchema(Body):
+    topic = fields.String(required=True, validate=validate.Length(1, 500))
+    work_kind = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+
+
+class PlanSchema(Body):
+    planned_topic = fields.String(required=True, validate=validate.Length(1, 500))
+
+
+class CheckinCodeSchema(Schema):
+    token = fields.String()
+    expires_at = fields.String()
+    url = fields.String()
+
+
+class CheckinSchema(Body):
+    token = fields.String(required=True, validate=validate.Length(1, 500))
+    device = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+class CheckinAnswerSchema(Schema):
+    session = fields.Integer()
+    student = fields.String()
+    status = fields.String()
+    already = fields.Boolean()
+
+
+class ExcuseSchema(Body):
+    student = fields.String(required=True, validate=validate.Length(1, 64))
+    from_ = fields.Date(required=True, data_key="from")
+    to = fields.Date(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(("excused", "sick")))
+    document = fields.String(required=True, validate=validate.Length(1, 300))
+
+
+class DecisionSchema(Body):
+    approve = fields.Boolean(required=True)
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class SessionMarkSchema(Schema):
+    student = fields.String()
+    status = fields.String()
+    mark = fields.String()
+    source = fields.String()
+    set_at = fields.String(allow_none=True)
+
+
+class SessionSchema(Schema):
+    id = fields.Integer()
+    ref = fields.String()
+    term = fields.String()
+    discipline = fields.String()
+    group = fields.String()
+    subgroup = fields.String(allow_none=True)
+    kind = fields.String()
+    teacher = fields.String()
+    starts_at = fields.String()
+    minutes = fields.Integer()
+    room = fields.String(allow_none=True)
+    planned_topic = fields.String(allow_none=True)
+    topic = fields.String(allow_none=True)
+    work_kind = fields.String(allow_none=True)
+    late = fields.Boolean()
+    marks = fields.List(fields.Nested(SessionMarkSchema))
+    roster = fields.List(fields.String())
+
+
+class SessionListSchema(Schema):
+    items = fields.List(fields.Nested(SessionSchema))
+    next_cursor = fields.String(allow_none=True)

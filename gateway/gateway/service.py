@@ -17,6 +17,7 @@ from sqlalchemy import delete, select, text
 from werkzeug.wrappers import Request, Response
 
 from gateway import auth
+from gateway.attendance_routes import AttendanceRoutes
 from gateway.http import json_response, openapi, problem, route
 from gateway.models import Assignment, LoginFailure, OrgUnit, Principal, RefreshToken, Substitution
 from gateway.schemas import (
@@ -73,7 +74,7 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-class GatewayService:
+class GatewayService(AttendanceRoutes):
     name = "gateway"
     db = Database()
     context = WorkerContext()
@@ -230,6 +231,22 @@ class GatewayService:
         bad = next((f"{s}:{r['first_bad']}" for s, r in results.items() if not r["ok"]), None)
         return {"ok": bad is None, "entries": sum(r["entries"] for r in results.values()), "first_bad": bad,
                 "services": results}
+
+    @route("GET", "/api/v1/audit", summary="Each change with who, when, old, new, reason, approval",
+           roles=("it_admin", "academic_office", "directorate"),
+           params={"entity": "mark, grade, excuse, ...", "id": "the entity's id", "student": "student code"})
+    def audit(self, request: Request, caller: Caller, body: None) -> Any:
+        q = request.args
+        student = q.get("student")
+        if not (caller.has("it_admin") or caller.has("academic_office")):
+            row = self.db.session.get(Principal, student) if student else None
+            if row is None or not caller.has("directorate", self.faculty_of_group(row.group)):
+                raise NotFound("name a student of your faculty")
+        args = {"entity": q.get("entity"), "entity_id": q.get("id"), "student": student}
+        found = eventlet.GreenPool().imap(lambda svc: [dict(e, service=svc) for e in self.backend(svc).call(
+            "audit_entries", **args, timeout=30)], BACKENDS)
+        items = sorted((e for entries in found for e in entries), key=lambda e: (e["at"], e["service"], e["id"]))
+        return {"items": items, "next_cursor": None}
 
     @route("PUT", "/api/v1/_clock", summary="Set the simulation clock (simulation mode only)",
            roles=("it_admin",), body=ClockSchema, answer=ClockAnswerSchema)

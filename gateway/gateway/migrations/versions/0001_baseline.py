@@ -10,4 +10,5 @@ down_revision = None
 
 
 def upgrade() -> None:
-    create_baseline(op, metadata, SCHEMA)
+    create_baseline(op, metadata, SCHEMA, tables=["principal", "org_unit", "assignment", "substitution",
+                                                 "login_failure", "refresh_token"])

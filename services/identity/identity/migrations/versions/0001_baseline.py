@@ -10,4 +10,6 @@ down_revision = None
 
 
 def upgrade() -> None:
-    create_baseline(op, metadata, SCHEMA)
+    create_baseline(op, metadata, SCHEMA, tables=[
+        "institution", "org_unit", "study_group", "person", "account", "role_grant", "parent_link", "enrolment",
+        "discipline", "assignment", "substitution", "enrolment_order"])

@@ -1,0 +1,293 @@
+"""Attendance at the HTTP edge (API.md "Attendance"): who may see or write a session, the institution's
+windows, the rotating QR codes and the check-in page. The attendance service owns the data."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import segno
+from nameko.web.handlers import http
+from sqlalchemy import or_, select
+from werkzeug.wrappers import Request, Response
+
+from gateway import checkin, windows
+from gateway.http import route
+from gateway.models import Principal, Session, StatementLock, Substitution
+from gateway.schemas import (
+    CheckinAnswerSchema,
+    CheckinCodeSchema,
+    CheckinSchema,
+    DecisionSchema,
+    ExcuseSchema,
+    MarksSchema,
+    PlanSchema,
+    SessionListSchema,
+    SessionSchema,
+    TopicSchema,
+)
+from kernel.config import settings
+from kernel.consumer import handles
+from kernel.errors import Forbidden, NotFound, ValidationFailed
+from kernel.events import Envelope
+from kernel.policy import load_preset
+
+OFFICE = ("it_admin", "academic_office")
+PAGE = (Path(__file__).parent / "pages" / "checkin.html").read_text(encoding="utf-8")
+SESSION_PARAMS = {"group": "group code", "discipline": "discipline code", "teacher": "teacher code",
+                  "from": "first date", "to": "last date", "student": "a student (parents: which child)",
+                  "limit": "at most 500", "cursor": "from next_cursor"}
+
+
+class AttendanceRoutes:
+    """Mixed into GatewayService; relies on its `db`, `attendance`, `faculty_of_group` and access helpers."""
+
+    # -- access -----------------------------------------------------------------------------------
+    def session_row(self, session_id: int) -> Session:
+        row = self.db.session.get(Session, session_id)
+        if row is None:
+            raise NotFound(f"no session {session_id}")
+        return row
+
+    def teaching(self, caller: Any, s: Session) -> tuple[bool, str | None]:
+        """(may write, on whose behalf): the session's own teacher, or an active substitute (RULES.md §1)."""
+        if not caller.has("teacher"):
+            return False, None
+        if s.teacher == caller.code:
+            return True, None
+        day = load_preset(settings().preset).local(s.starts_at).date()
+        substitution = self.db.session.scalars(select(Substitution).where(
+            Substitution.substitute == caller.code, Substitution.teacher == s.teacher,
+            Substitution.starts <= day, Substitution.ends >= day,
+            or_(Substitution.discipline.is_(None), Substitution.discipline == s.discipline),
+            or_(Substitution.group.is_(None), Substitution.group == s.group))).first()
+        return (True, s.teacher) if substitution else (False, None)
+
+    def oversees_group(self, caller: Any, group: str) -> bool:
+        if any(caller.has(r) for r in OFFICE) or caller.has("curator", group):
+            return True
+        faculty = self.faculty_of_group(group)
+        department = self.department_of_group(group)
+        return bool((faculty and caller.has("directorate", faculty))
+                    or (department and caller.has("department_head", department)))
+
+    def department_of_group(self, group: str) -> str | None:
+        from gateway.models import OrgUnit
+
+        unit = self.db.session.get(OrgUnit, group)
+        return unit.parent if unit else None
+
+    def visible_student(self, caller: Any, s: Session) -> str | None | bool:
+        """False: not visible; None: the whole session; a code: only that student's row."""
+        if self.teaching(caller, s)[0] or self.oversees_group(caller, s.group):
+            return None
+        if caller.has("student") and caller.group == s.group:
+            return caller.code
+        if caller.has("parent"):
+            for child in caller.children:
+                row = self.db.session.get(Principal, child)
+                if row is not None and row.group == s.group:
+                    return child
+        return False
+
+    def writable_session(self, caller: Any, session_id: int) -> tuple[Session, str | None]:
+        s = self.session_row(session_id)
+        may, on_behalf_of = self.teaching(caller, s)
+        if not may:
+            if self.visible_student(caller, s) is False:
+                raise NotFound(f"no session {session_id}")
+            raise Forbidden("only the session's teacher or an active substitute writes its journal")
+        return s, on_behalf_of
+
+    def write_window(self, s: Session) -> str:
+        locked = self.db.session.scalars(select(StatementLock).where(
+            StatementLock.group == s.group, StatementLock.discipline == s.discipline,
+            or_(StatementLock.covers_until.is_(None), StatementLock.covers_until >= s.starts_at))).first()
+        return windows.attendance_write(load_preset(settings().preset), s.starts_at, s.first_entry_at,
+                                        self.db.now(), locked is not None)
+
+    def note_entry(self, s: Session, view: dict[str, Any]) -> None:
+        if s.first_entry_at is None and view.get("first_entry_at"):
+            s.first_entry_at = datetime.fromisoformat(view["first_entry_at"])
+            self.db.commit()
+
+    # -- timetable and sessions ---------------------------------------------------------------------
+    @route("POST", "/api/v1/import/timetable", summary="Import a term's timetable (sessions exist only from it)",
+           roles=OFFICE)
+    def import_timetable(self, request: Request, caller: Any, body: None) -> Any:
+        data = json.loads(request.get_data() or b"null")
+        if not isinstance(data, dict):
+            raise ValidationFailed("the body must be a JSON object", {"_body": ["must be a JSON object"]})
+        return self.attendance.call("import_timetable", data, caller.code, timeout=300)
+
+    @route("GET", "/api/v1/sessions", summary="Sessions the caller may see", answer=SessionListSchema,
+           params=SESSION_PARAMS)
+    def list_sessions(self, request: Request, caller: Any, body: None) -> Any:
+        q = request.args
+        try:
+            limit = min(int(q.get("limit", 100)), 500)
+        except ValueError:
+            raise ValidationFailed("limit: a number up to 500", {"limit": ["a number up to 500"]}) from None
+        args: dict[str, Any] = {"group": q.get("group"), "discipline": q.get("discipline"),
+                                "teacher": q.get("teacher"), "date_from": q.get("from"), "date_to": q.get("to"),
+                                "limit": limit, "cursor": q.get("cursor"), "student": None}
+        if any(caller.has(r) for r in OFFICE):
+            pass
+        elif args["group"] and self.oversees_group(caller, args["group"]):
+            pass
+        elif caller.has("teacher"):
+            args["teacher"] = caller.code
+        elif caller.has("student"):
+            args["student"] = caller.code
+        elif caller.has("parent") and caller.children:
+            wanted = q.get("student") or caller.children[0]
+            if wanted not in caller.children:
+                raise NotFound(f"no student {wanted}")
+            args["student"] = wanted
+        else:
+            raise Forbidden("name a group you oversee")
+        return self.attendance.call("list_sessions", **args)
+
+    @route("GET", "/api/v1/sessions/<int:session_id>", summary="One session with its marks",
+           answer=SessionSchema)
+    def get_session(self, request: Request, caller: Any, body: None, session_id: int) -> Any:
+        s = self.session_row(session_id)
+        only = self.visible_student(caller, s)
+        if only is False:
+            raise NotFound(f"no session {session_id}")
+        return self.attendance.call("get_session", session_id, only)
+
+    @route("PUT", "/api/v1/sessions/<int:session_id>/plan", summary="Planned topic (calendar-thematic plan)",
+           roles=("teacher",), body=PlanSchema, answer=SessionSchema)
+    def set_plan(self, request: Request, caller: Any, body: dict[str, Any], session_id: int) -> Any:
+        self.writable_session(caller, session_id)
+        return self.attendance.call("set_plan", session_id, body["planned_topic"], caller.code)
+
+    @route("PUT", "/api/v1/sessions/<int:session_id>/topic", summary="Record the topic and kind of work",
+           roles=("teacher",), body=TopicSchema, answer=SessionSchema)
+    def set_topic(self, request: Request, caller: Any, body: dict[str, Any], session_id: int) -> Any:
+        s, on_behalf_of = self.writable_session(caller, session_id)
+        self.write_window(s)
+        return self.attendance.call("set_topic", session_id, body["topic"], body["work_kind"], caller.code,
+                                    on_behalf_of)
+
+    @route("PUT", "/api/v1/sessions/<int:session_id>/attendance", summary="Record attendance marks in bulk",
+           roles=("teacher",), body=MarksSchema, answer=SessionSchema)
+    def record_marks(self, request: Request, caller: Any, body: dict[str, Any], session_id: int) -> Any:
+        s, on_behalf_of = self.writable_session(caller, session_id)
+        self.write_window(s)
+        view = self.attendance.call("record_marks", session_id, body["marks"], caller.code, role="teacher",
+                                    on_behalf_of=on_behalf_of, reason=body["reason"])
+        self.note_entry(s, view)
+        return view
+
+    @route("GET", "/api/v1/sessions/<int:session_id>/roster",
+           summary="Live roster: marks, check-ins, devices shared by several students")
+    def live_roster(self, request: Request, caller: Any, body: None, session_id: int) -> Any:
+        s = self.session_row(session_id)
+        if not (self.teaching(caller, s)[0] or self.oversees_group(caller, s.group)):
+            raise NotFound(f"no session {session_id}")
+        return self.attendance.call("live_roster", session_id)
+
+    # -- QR check-in ---------------------------------------------------------------------------------
+    def _code(self, request: Request, caller: Any, session_id: int) -> dict[str, Any]:
+        self.writable_session(caller, session_id)
+        policy = load_preset(settings().preset)
+        if not policy.checkin.enabled:
+            raise Forbidden("QR check-in is not used at this institution")
+        token, expires = checkin.issue(settings().jwt_secret, session_id, self.db.now(),
+                                       policy.checkin.token_ttl_seconds)
+        url = f"{request.host_url.rstrip('/')}/checkin?t={token}"
+        return {"token": token, "url": url,
+                "expires_at": datetime.fromtimestamp(expires, UTC).astimezone(policy.tz).isoformat()}
+
+    @route("POST", "/api/v1/sessions/<int:session_id>/checkin-codes", summary="A fresh short-lived check-in code",
+           roles=("teacher",), answer=CheckinCodeSchema)
+    def checkin_code(self, request: Request, caller: Any, body: None, session_id: int) -> Any:
+        return self._code(request, caller, session_id)
+
+    @route("GET", "/api/v1/sessions/<int:session_id>/checkin-codes/qr.svg", summary="The current code as a QR image",
+           roles=("teacher",), answer_media="image/svg+xml")
+    def checkin_qr(self, request: Request, caller: Any, body: None, session_id: int) -> Any:
+        code = self._code(request, caller, session_id)
+        out = io.BytesIO()
+        segno.make(code["url"], error="m").save(out, kind="svg", scale=8, border=2)
+        return Response(out.getvalue(), mimetype="image/svg+xml",
+                        headers={"Cache-Control": "no-store", "X-Checkin-Expires": code["expires_at"]})
+
+    @route("POST", "/api/v1/checkin", summary="A student checks in with a scanned code", roles=("student",),
+           body=CheckinSchema, answer=CheckinAnswerSchema)
+    def checkin(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
+        policy = load_preset(settings().preset)
+        session_id = checkin.read(settings().jwt_secret, body["token"], self.db.now(), policy.checkin.grace_seconds)
+        device = body["device"] or request.headers.get("User-Agent", "")[:200]
+        return self.attendance.call("checkin", session_id, caller.code, request.remote_addr or "", device,
+                                    self.db.now().isoformat())
+
+    @http("GET", "/checkin")
+    def checkin_page(self, request: Request) -> Response:
+        return Response(PAGE, mimetype="text/html", headers={"Cache-Control": "no-store"})
+
+    # -- excuses -------------------------------------------------------------------------------------
+    def student_faculty(self, student: str) -> str | None:
+        row = self.db.session.get(Principal, student)
+        if row is None or row.kind != "student":
+            raise NotFound(f"no student {student}")
+        return self.faculty_of_group(row.group)
+
+    @route("POST", "/api/v1/excuses", summary="File an excuse (student for self, or the directorate)",
+           roles=("student", "directorate"), body=ExcuseSchema, status=201)
+    def file_excuse(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
+        faculty = self.student_faculty(body["student"])
+        if caller.has("directorate", faculty):
+            role = "directorate"
+        elif caller.has("student") and body["student"] == caller.code:
+            role = "student"
+        else:
+            raise NotFound(f"no student {body['student']}")
+        payload = {"student": body["student"], "from": body["from_"].isoformat(), "to": body["to"].isoformat(),
+                   "kind": body["kind"], "document": body["document"]}
+        return self.attendance.call("file_excuse", payload, caller.code, role)
+
+    @route("POST", "/api/v1/excuses/<int:excuse_id>/decision", summary="The directorate decides an excuse",
+           roles=("directorate",), body=DecisionSchema)
+    def decide_excuse(self, request: Request, caller: Any, body: dict[str, Any], excuse_id: int) -> Any:
+        excuse = self.attendance.call("get_excuse", excuse_id)
+        if not caller.has("directorate", self.student_faculty(excuse["student"])):
+            raise NotFound(f"no excuse {excuse_id}")
+        return self.attendance.call("decide_excuse", excuse_id, body["approve"], body["note"], caller.code)
+
+    @route("GET", "/api/v1/excuses", summary="Excuses: the directorate's queue, a student's own",
+           roles=("student", "directorate", "parent", *OFFICE), params={"state": "pending|approved|rejected"})
+    def list_excuses(self, request: Request, caller: Any, body: None) -> Any:
+        students: list[str] | None
+        if any(caller.has(r) for r in OFFICE):
+            students = None
+        elif caller.has("directorate"):
+            faculties = {s for r, s in caller.roles if r == "directorate"}
+            rows = self.db.session.scalars(select(Principal).where(Principal.kind == "student"))
+            students = [p.code for p in rows if self.faculty_of_group(p.group) in faculties]
+        elif caller.has("student"):
+            students = [caller.code]
+        else:
+            students = list(caller.children)
+        return self.attendance.call("list_excuses", state=request.args.get("state"), students=students,
+                                    limit=min(int(request.args.get("limit", 100) or 100), 500),
+                                    cursor=request.args.get("cursor"))
+
+    # -- the session read model, from attendance's events -----------------------------------------------
+    @handles("attendance", "session.scheduled")
+    def on_session_scheduled(self, event: Envelope) -> None:
+        p = event.payload
+        values = {"term": p["term"], "discipline": p["discipline"], "group": p["group"],
+                  "subgroup": p.get("subgroup"), "kind": p["kind"], "teacher": p["teacher"],
+                  "starts_at": datetime.fromisoformat(p["starts_at"]), "minutes": p["minutes"]}
+        row = self.db.session.get(Session, p["id"])
+        if row is None:
+            self.db.session.add(Session(id=p["id"], **values))
+        else:
+            for k, v in values.items():
+                setattr(row, k, v)
