@@ -1,0 +1,202 @@
+"""Check-in burst benchmark; run through `bench/checkin_burst`, which starts and stops a stack of its own.
+
+Prints sustained check-ins/s, p50/p99 latency, lost and duplicated marks, beside a bare nameko HTTP→RPC
+round trip driven the same way in the same run. Nothing here asserts a time: it measures and prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+START = "2026-10-05T09:00:00+06:00"
+
+
+class Client:
+    """One keep-alive HTTP connection per thread."""
+
+    local = threading.local()
+
+    def __init__(self, url: str):
+        self.host, self.port = urlparse(url).hostname, urlparse(url).port
+
+    def call(self, method: str, path: str, body=None, token=None, raw: bytes | None = None):
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.local.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        try:
+            conn.request(method, path, payload, headers)
+            resp = conn.getresponse()
+            data = resp.read()
+        except (OSError, http.client.HTTPException):
+            self.local.conn = None
+            raise
+        return resp.status, (json.loads(data) if data and resp.getheader("Content-Type", "").find("json") >= 0
+                             else data)
+
+
+def check(status, body, what):
+    if status >= 300:
+        sys.exit(f"{what}: HTTP {status}: {body}")
+    return body
+
+
+def setup(c: Client, students: int, per_group: int):
+    _, tok = c.call("POST", "/api/v1/auth/login", {"login": "admin", "password": os.environ["EJOURNAL_ADMIN_PASSWORD"]})
+    admin = tok["access_token"]
+    groups = [f"BG-{i:02d}" for i in range((students + per_group - 1) // per_group)]
+    contingent = {
+        "faculties": [{"code": "BF", "name": "Bench faculty"}],
+        "departments": [{"code": "BD", "faculty": "BF", "name": "Bench department"}],
+        "groups": [{"code": g, "department": "BD", "course": 1, "subgroups": []} for g in groups],
+        "students": [{"code": f"BS{i:05d}", "full_name": f"Студент {i}", "group": groups[i // per_group],
+                      "login": f"bs{i:05d}", "password": "bench-password"} for i in range(students)],
+        "staff": [{"code": f"BT{j:02d}", "full_name": f"Мугалим {j}", "login": f"bt{j:02d}",
+                   "password": "bench-password", "department": "BD", "roles": [{"role": "teacher"}]}
+                  for j in range(len(groups))],
+    }
+    t = time.perf_counter()
+    check(*c.call("POST", "/api/v1/import/contingent", contingent, admin), "contingent")
+    load = {"disciplines": [{"code": "BDIS", "name": "Bench discipline", "control": "exam", "credits": 3}],
+            "assignments": [{"teacher": f"BT{j:02d}", "discipline": "BDIS", "group": g, "kind": "lecture"}
+                            for j, g in enumerate(groups)]}
+    check(*c.call("POST", "/api/v1/import/load", load, admin), "load")
+    timetable = {"term": {"code": "2026-2027-1", "starts": "2026-09-01", "ends": "2026-12-31"},
+                 "sessions": [{"ref": f"B-{g}", "discipline": "BDIS", "group": g, "kind": "lecture",
+                               "teacher": f"BT{j:02d}", "starts_at": START, "minutes": 80}
+                              for j, g in enumerate(groups)]}
+    sessions = check(*c.call("POST", "/api/v1/import/timetable", timetable, admin), "timetable")["sessions"]
+    check(*c.call("PUT", "/api/v1/_clock", {"now": "2026-10-05T08:58:00+06:00"}, admin), "clock")
+    print(f"  setup: {students} students in {len(groups)} groups, {len(sessions)} sessions "
+          f"({time.perf_counter() - t:.1f} s)")
+    return groups, sessions
+
+
+def login_all(c: Client, logins: list[str]) -> dict[str, str]:
+    def one(login):
+        for _ in range(100):
+            status, body = c.call("POST", "/api/v1/auth/login", {"login": login, "password": "bench-password"})
+            if status == 200:
+                return login, body["access_token"]
+            time.sleep(0.2)  # the gateway's read model may still be filling
+        sys.exit(f"login {login}: HTTP {status}: {body}")
+
+    with ThreadPoolExecutor(8) as pool:
+        return dict(pool.map(one, logins))
+
+
+def drive(c: Client, requests: list[tuple[str, str, bytes, str | None]], concurrency: int):
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def one(req):
+        method, path, raw, token = req
+        t = time.perf_counter()
+        try:
+            status, _ = c.call(method, path, token=token, raw=raw)
+        except (OSError, http.client.HTTPException):
+            status = 0
+        dt = time.perf_counter() - t
+        with lock:
+            latencies.append(dt)
+            statuses[status] = statuses.get(status, 0) + 1
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, requests))
+    elapsed = time.perf_counter() - started
+    q = statistics.quantiles(latencies, n=100)
+    return {"n": len(requests), "rate": len(requests) / elapsed, "p50": q[49] * 1000, "p99": q[98] * 1000,
+            "statuses": statuses, "elapsed": elapsed}
+
+
+def bare_round_trip(n: int, concurrency: int) -> dict:
+    port = int(os.environ["EJOURNAL_PORT"]) + 50
+    config = ROOT / ".run" / "bench-bare.yaml"
+    config.write_text(f"AMQP_URI: {os.environ['EJOURNAL_AMQP_URI']}\nWEB_SERVER_ADDRESS: 127.0.0.1:{port}\n")
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'bench'}:{os.environ.get('PYTHONPATH', '')}"}
+    nameko = str(Path(sys.executable).parent / "nameko")
+    proc = subprocess.Popen([nameko, "run", "--config", str(config), "bare_service:BareBackend",
+                             "bare_service:BareGateway"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        c = Client(f"http://127.0.0.1:{port}")
+        for _ in range(100):
+            try:
+                if c.call("POST", "/rt", raw=b"x")[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        return drive(c, [("POST", "/rt", b'{"token":"x"}', None)] * n, concurrency)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--students", type=int, default=600)
+    parser.add_argument("--per-group", type=int, default=30)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    c = Client(args.url)
+    groups, sessions = setup(c, args.students, args.per_group)
+    t = time.perf_counter()
+    tokens = login_all(c, [f"bs{i:05d}" for i in range(args.students)] + [f"bt{j:02d}" for j in range(len(groups))])
+    print(f"  logins: {len(tokens)} ({time.perf_counter() - t:.1f} s)")
+    admin_login = {"login": "admin", "password": os.environ["EJOURNAL_ADMIN_PASSWORD"]}
+    _, admin = c.call("POST", "/api/v1/auth/login", admin_login)
+    check(*c.call("PUT", "/api/v1/_clock", {"now": "2026-10-05T08:59:30+06:00"}, admin["access_token"]), "clock")
+    codes = {}
+    for j, g in enumerate(groups):
+        body = check(*c.call("POST", f"/api/v1/sessions/{sessions[f'B-{g}']}/checkin-codes",
+                             token=tokens[f"bt{j:02d}"]), "code")
+        codes[g] = body["token"]
+    # every student checks in, then every student scans again (a repeat must be a no-op)
+    requests = [("POST", "/api/v1/checkin", json.dumps({"token": codes[groups[i // args.per_group]],
+                                                          "device": f"phone-{i}"}).encode(), tokens[f"bs{i:05d}"])
+                for i in range(args.students)]
+    burst = drive(c, requests, args.concurrency)
+    repeat = drive(c, requests, args.concurrency)
+    present = duplicated = 0
+    for j, g in enumerate(groups):
+        view = check(*c.call("GET", f"/api/v1/sessions/{sessions[f'B-{g}']}", token=tokens[f"bt{j:02d}"]), "view")
+        students = [m["student"] for m in view["marks"] if m["status"] == "present"]
+        present += len(set(students))
+        duplicated += len(students) - len(set(students))
+    answered_ok = burst["statuses"].get(200, 0)
+    lost = answered_ok - present if answered_ok >= present else 0
+    bare = bare_round_trip(len(requests), args.concurrency)
+
+    print()
+    print(f"check-in burst: {args.students} students, {len(groups)} sessions, {args.concurrency} concurrent clients, "
+          f"{os.cpu_count()} cores (client and server share them)")
+    print(f"{'':32} {'requests':>9} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8}  answers")
+    for name, r in (("check-ins (first scan)", burst), ("check-ins (repeat scan, no-op)", repeat),
+                    ("bare nameko HTTP->RPC round trip", bare)):
+        print(f"{name:32} {r['n']:>9} {r['rate']:>8.0f} {r['p50']:>8.1f} {r['p99']:>8.1f}  {r['statuses']}")
+    print(f"marks present {present} of {args.students} students; answered 200: {answered_ok}; "
+          f"lost {lost}; duplicated {duplicated}")
+    print("goal (issue 3): >= 500 check-ins/s sustained, p99 < 300 ms, zero lost")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
