@@ -22,6 +22,8 @@ SCOPE_KIND: dict[str, str | None] = {
     "curator": "group",
 }
 STAFF_ROLES = tuple(SCOPE_KIND)
+# Start of an enrolment loaded by the contingent import: the portal's list says who is in a group, not since when.
+BEFORE_RECORDS = date(1, 1, 1)
 
 
 @dataclass

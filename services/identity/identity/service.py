@@ -137,7 +137,6 @@ class IdentityService(ServiceBase):
         uow.execute(text("SELECT pg_advisory_xact_lock(hashtext('identity.import'))"))  # one import at a time
         _reject(domain.check_contingent(batch, known(uow)))
         s = uow.session
-        today = uow.now().date()
         result: dict[str, Any] = {"created": {}, "updated": {}, "unchanged": 0, "initial_passwords": []}
 
         def count(kind: str, section: str) -> None:
@@ -221,8 +220,9 @@ class IdentityService(ServiceBase):
             current = s.scalars(select(Enrolment).where(Enrolment.student == st["code"],
                                                         Enrolment.ends.is_(None))).first()
             if current is None:
+                # the contingent lists who is in a group, not since when: a member since before the journal's records
                 s.add(Enrolment(student=st["code"], group=st["group"], subgroup=st["subgroup"],
-                                starts=today, basis="import"))
+                                starts=domain.BEFORE_RECORDS, basis="import"))
                 changed_people.add(st["code"])
             elif current.subgroup != st["subgroup"]:
                 current.subgroup = st["subgroup"]

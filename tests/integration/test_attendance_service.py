@@ -1,0 +1,174 @@
+"""The attendance service over RPC on the test stack (real PostgreSQL and RabbitMQ): its read models fed by
+identity's events, the timetable import, marks, QR check-in and excuses (API.md "Attendance"; RULES.md §2, §3).
+The simulation clock is left alone: check-ins pass their own time, sessions lie after the stack's today."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import psycopg2
+import pytest
+from nameko.exceptions import RemoteError
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from support import eventually
+
+pytestmark = pytest.mark.integration
+PASSWORD = "att-password-1"
+GROUP = "АТ-9-26"
+TZ = ZoneInfo("Asia/Bishkek")  # the oshtu preset of the test stack
+
+
+def remote(exc: RemoteError):
+    from kernel.errors import from_remote
+
+    return from_remote(exc.exc_type, exc.value)
+
+
+def raises(code: str, call, *args, **kwargs):
+    with pytest.raises(RemoteError) as err:
+        call(*args, **kwargs)
+    error = remote(err.value)
+    assert error is not None and error.code == code, err.value
+    return error
+
+
+def stack_now() -> datetime:
+    from kernel.config import settings
+
+    cfg = settings()
+    conn = psycopg2.connect(host=cfg.pg_host, port=cfg.pg_port, dbname=cfg.db_name, user=cfg.admin_role,
+                            password=cfg.pg_admin_password)
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT offset_seconds FROM kernel.clock WHERE id = 1")
+        offset = (cur.fetchone() or [0])[0] or 0
+    conn.close()
+    return datetime.now(UTC) + timedelta(seconds=offset)
+
+
+@pytest.fixture(scope="module")
+def rpc(stack):
+    with ClusterRpcProxy({"AMQP_URI": os.environ["EJOURNAL_AMQP_URI"], "serializer": "json"}, timeout=60) as proxy:
+        yield proxy
+
+
+@pytest.fixture(scope="module")
+def world(rpc):
+    contingent = {
+        "faculties": [{"code": "AT9F", "name": "Attendance faculty"}],
+        "departments": [{"code": "AT9D", "faculty": "AT9F", "name": "Attendance department"}],
+        "groups": [{"code": GROUP, "department": "AT9D", "course": 1, "subgroups": ["1", "2"]}],
+        "students": [{"code": f"AT9S{i}", "full_name": f"Студент {i}", "group": GROUP, "subgroup": sub,
+                      "login": f"at9s{i}", "password": PASSWORD}
+                     for i, sub in ((1, "1"), (2, "1"), (3, "1"), (4, "2"))],
+        "staff": [{"code": "AT9T1", "full_name": "Окутуучу", "login": "at9t1", "password": PASSWORD,
+                   "department": "AT9D", "roles": [{"role": "teacher"}]},
+                  {"code": "AT9D1", "full_name": "Дирекция", "login": "at9d1", "password": PASSWORD,
+                   "roles": [{"role": "directorate", "scope": "AT9F"}]}],
+    }
+    rpc.identity.import_contingent(contingent, "admin")
+    rpc.identity.import_load({
+        "disciplines": [{"code": "AT9ALG", "name": "Алгоритмдер", "control": "exam", "credits": 5}],
+        "assignments": [{"teacher": "AT9T1", "discipline": "AT9ALG", "group": GROUP, "kind": "lecture"},
+                        {"teacher": "AT9T1", "discipline": "AT9ALG", "group": GROUP, "kind": "lab",
+                         "subgroup": "1"}]}, "admin")
+    today = stack_now().astimezone(TZ).date()
+
+    def at(days: int, clock: str) -> datetime:
+        return datetime.fromisoformat(f"{(today + timedelta(days=days)).isoformat()}T{clock}:00").replace(tzinfo=TZ)
+
+    def row(ref: str, starts: datetime, kind: str = "lecture", subgroup: str | None = None) -> dict:
+        body = {"ref": ref, "discipline": "AT9ALG", "group": GROUP, "kind": kind, "teacher": "AT9T1",
+                "starts_at": starts.isoformat(), "minutes": 80, "room": "101", "note": "ignored"}
+        if subgroup:
+            body["subgroup"] = subgroup
+        return body
+
+    term = {"code": "AT9-TERM", "starts": (today - timedelta(days=1)).isoformat(),
+            "ends": (today + timedelta(days=30)).isoformat()}
+    body = {"term": term, "sessions": [row("at9:lec:1", at(1, "08:00")),
+                                       row("at9:lab:1", at(1, "09:30"), "lab", "1"),
+                                       row("at9:lec:2", at(2, "08:00"))]}
+
+    def imported():  # the load reaches attendance through identity's events
+        try:
+            return rpc.attendance.import_timetable(body, "admin")
+        except RemoteError:
+            return None
+
+    first = eventually(imported, timeout=30)
+    return {"body": body, "first": first, "at": at, "ids": first["sessions"]}
+
+
+def test_a_bad_timetable_row_is_named_and_nothing_is_stored(rpc, world):
+    bad = {"term": world["body"]["term"],
+           "sessions": [{**world["body"]["sessions"][0], "ref": "at9:new:1"},
+                        {**world["body"]["sessions"][0], "ref": "at9:new:2", "kind": "practice"}]}
+    error = raises("validation_error", rpc.attendance.import_timetable, bad, "admin")
+    assert list(error.errors) == ["sessions[1].teacher"]
+    refs = {s["ref"] for s in rpc.attendance.list_sessions(group=GROUP)["items"]}
+    assert refs == {"at9:lec:1", "at9:lab:1", "at9:lec:2"}
+
+
+def test_timetable_import_is_idempotent_by_ref(rpc, world):
+    assert world["first"]["created"] == 3
+    again = rpc.attendance.import_timetable(world["body"], "admin")
+    assert again["created"] == 0 and again["unchanged"] == 3 and again["sessions"] == world["ids"]
+
+
+def test_a_subgroup_sessions_roster_is_that_subgroup(rpc, world):
+    lab = rpc.attendance.get_session(world["ids"]["at9:lab:1"])
+    assert lab["roster"] == ["AT9S1", "AT9S2", "AT9S3"] and lab["marks"] == []
+    lecture = rpc.attendance.get_session(world["ids"]["at9:lec:1"])
+    assert lecture["roster"] == ["AT9S1", "AT9S2", "AT9S3", "AT9S4"]
+
+
+def test_checkin_roster_window_and_repeat(rpc, world):
+    sid = world["ids"]["at9:lec:1"]
+    start = world["at"](1, "08:00")
+    first = rpc.attendance.checkin(sid, "AT9S1", "10.0.0.1", "phone-1", (start + timedelta(minutes=1)).isoformat())
+    assert first == {"session": sid, "student": "AT9S1", "status": "present", "already": False}
+    again = rpc.attendance.checkin(sid, "AT9S1", "10.0.0.1", "phone-1", (start + timedelta(minutes=2)).isoformat())
+    assert again["already"] is True
+    rpc.attendance.checkin(sid, "AT9S3", "10.0.0.1", "phone-1", (start + timedelta(minutes=3)).isoformat())
+    raises("forbidden", rpc.attendance.checkin, world["ids"]["at9:lab:1"], "AT9S4", "10.0.0.2", "phone-4",
+           (world["at"](1, "09:30")).isoformat())
+    raises("window_closed", rpc.attendance.checkin, sid, "AT9S2", "10.0.0.2", "phone-2",
+           (start + timedelta(minutes=16)).isoformat())
+    live = rpc.attendance.live_roster(sid)
+    assert live["shared_devices"] == [{"device": "phone-1", "students": ["AT9S1", "AT9S3"]}]
+
+
+def test_marks_rules_and_excuse_approval(rpc, world):
+    sid = world["ids"]["at9:lec:2"]
+    view = rpc.attendance.record_marks(sid, [{"student": "AT9S1", "status": "absent"},
+                                             {"student": "AT9S2", "status": "absent"},
+                                             {"student": "AT9S3", "status": "present"}], "AT9T1")
+    assert {m["student"]: m["mark"] for m in view["marks"]} == {"AT9S1": "НБ", "AT9S2": "НБ", "AT9S3": ""}
+    assert view["first_entry_at"] is not None
+    raises("forbidden", rpc.attendance.record_marks, sid, [{"student": "AT9S1", "status": "excused"}], "AT9T1")
+    error = raises("validation_error", rpc.attendance.record_marks, sid,
+                   [{"student": "AT9S1", "status": "present"}, {"student": "NOBODY", "status": "present"}], "AT9T1")
+    assert list(error.errors) == ["marks[1].student"]
+    day = world["at"](2, "08:00").date().isoformat()
+    excuse = rpc.attendance.file_excuse({"student": "AT9S2", "from": day, "to": day, "kind": "sick",
+                                         "document": "справка 1"}, "AT9S2", "student")
+    assert excuse["state"] == "pending" and excuse["late_filing"] is False
+    decided = rpc.attendance.decide_excuse(excuse["id"], True, "документ текшерилди", "AT9D1")
+    assert decided["changes"] == [{"session": sid, "student": "AT9S2", "old": "absent", "new": "sick"}]
+    raises("conflict", rpc.attendance.decide_excuse, excuse["id"], False, None, "AT9D1")
+    marks = {m["student"]: (m["status"], m["source"]) for m in rpc.attendance.get_session(sid)["marks"]}
+    assert marks["AT9S2"] == ("sick", "excuse") and marks["AT9S1"] == ("absent", "teacher")
+    raises("forbidden", rpc.attendance.record_marks, sid, [{"student": "AT9S2", "status": "present"}], "AT9T1")
+    trail = rpc.attendance.audit_entries(entity="mark", student="AT9S2")
+    assert trail[-1]["approval"] == f"excuse {excuse['id']}" and trail[-1]["old"] == "absent"
+    assert rpc.attendance.audit_verify()["ok"]
+
+
+def test_a_students_sessions_are_those_of_their_roster(rpc, world):
+    mine = rpc.attendance.list_sessions(student="AT9S4", limit=1)
+    assert [s["ref"] for s in mine["items"]] == ["at9:lec:1"] and mine["next_cursor"]
+    rest = rpc.attendance.list_sessions(student="AT9S4", limit=10, cursor=mine["next_cursor"])
+    assert [s["ref"] for s in rest["items"]] == ["at9:lec:2"] and rest["next_cursor"] is None
