@@ -2,7 +2,7 @@
 
 from alembic import op
 
-from grading.models import SCHEMA, metadata
+from grading.models import SCHEMA, TABLES, metadata
 from kernel.migrate import create_baseline
 
 revision = "0001"
@@ -10,4 +10,4 @@ down_revision = None
 
 
 def upgrade() -> None:
-    create_baseline(op, metadata, SCHEMA)
+    create_baseline(op, metadata, SCHEMA, tables=TABLES)
