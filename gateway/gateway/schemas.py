@@ -153,3 +153,45 @@ class SessionSchema(Schema):
 class SessionListSchema(Schema):
     items = fields.List(fields.Nested(SessionSchema))
     next_cursor = fields.String(allow_none=True)
+
+
+class AssessmentSchema(Body):
+    group = fields.String(required=True, validate=validate.Length(1, 64))
+    discipline = fields.String(required=True, validate=validate.Length(1, 64))
+    kind = fields.String(required=True, validate=validate.OneOf(("current", "module1", "module2", "final")))
+    title = fields.String(required=True, validate=validate.Length(1, 300))
+    date = fields.Date(required=True)
+    max = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
+
+
+class GradeSchema(Body):
+    student = fields.String(required=True, validate=validate.Length(1, 64))
+    value = fields.Raw(required=True)
+
+
+class GradesSchema(Body):
+    grades = fields.List(fields.Nested(GradeSchema), required=True, validate=validate.Length(min=1, max=500))
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class StatementRequestSchema(Body):
+    group = fields.String(required=True, validate=validate.Length(1, 64))
+    discipline = fields.String(required=True, validate=validate.Length(1, 64))
+    kind = fields.String(required=True, validate=validate.OneOf(("module1", "module2", "final")))
+
+
+class CorrectionTargetSchema(Body):
+    kind = fields.String(required=True, validate=validate.OneOf(("attendance", "grade")))
+    session = fields.Integer(load_default=None, allow_none=True)
+    assessment = fields.Integer(load_default=None, allow_none=True)
+    student = fields.String(required=True, validate=validate.Length(1, 64))
+
+
+class CorrectionSchema(Body):
+    target = fields.Nested(CorrectionTargetSchema, required=True)
+    value = fields.Raw(required=True)
+    reason = fields.String(required=True, validate=validate.Length(3, 2000))
+
+
+class StepSchema(Body):
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))

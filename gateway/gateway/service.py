@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request, Response
 
 from gateway import auth
 from gateway.attendance_routes import AttendanceRoutes
+from gateway.grading_routes import GradingRoutes
 from gateway.http import json_response, openapi, problem, route
 from gateway.models import Assignment, LoginFailure, OrgUnit, Principal, RefreshToken, Substitution
 from gateway.schemas import (
@@ -74,7 +75,7 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-class GatewayService(AttendanceRoutes):
+class GatewayService(AttendanceRoutes, GradingRoutes):
     name = "gateway"
     db = Database()
     context = WorkerContext()

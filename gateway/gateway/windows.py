@@ -11,7 +11,12 @@ from kernel.policy import Policy
 
 def attendance_write(policy: Policy, starts_at: datetime, first_entry_at: datetime | None, now: datetime,
                      locked: bool) -> str:
-    """"on_time" or "late" for a mark or topic written at `now`, else the refusal.
+    return journal_write(policy, "attendance_entry", starts_at, first_entry_at, now, locked)
+
+
+def journal_write(policy: Policy, entry_window: str, starts_at: datetime, first_entry_at: datetime | None,
+                  now: datetime, locked: bool) -> str:
+    """"on_time" or "late" for a journal entry (mark, topic, grade) written at `now`, else the refusal.
 
     - the statement resting on the data is posted and the preset locks on post (jagu 002 §4.3, oshsu 001 §4.3):
       `locked`;
@@ -24,8 +29,8 @@ def attendance_write(policy: Policy, starts_at: datetime, first_entry_at: dateti
     if locked and policy.statements.lock_on_post:
         raise Locked("the statement resting on this session is posted; a correction request is the way forward")
     if now < starts_at:
-        raise Conflict("the session has not started yet")
-    entry_deadline = policy.deadline("attendance_entry", starts_at)
+        raise Conflict("the session or work has not taken place yet")
+    entry_deadline = policy.deadline(entry_window, starts_at)
     if entry_deadline is None or now <= entry_deadline:
         return "on_time"
     correction = policy.window("self_correction")

@@ -1,0 +1,259 @@
+"""Grades, statements, late corrections and the year archive at the HTTP edge (API.md "Grades, statements,
+corrections"). The grading service owns the data and re-checks its invariants (a closed statement refuses
+writes whoever asks); here: who may ask, and the institution's windows."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+
+from sqlalchemy import select
+from werkzeug.wrappers import Request
+
+from gateway import windows
+from gateway.http import route
+from gateway.models import Assignment, Principal, Session, StatementLock
+from gateway.schemas import AssessmentSchema, CorrectionSchema, GradesSchema, StatementRequestSchema, StepSchema
+from kernel.config import settings
+from kernel.consumer import handles
+from kernel.errors import Forbidden, NotFound, ValidationFailed
+from kernel.events import Envelope
+from kernel.policy import load_preset
+
+OFFICE = ("it_admin", "academic_office")
+GROUP_PARAMS = {"group": "group code", "discipline": "discipline code"}
+
+
+class GradingRoutes:
+    """Mixed into GatewayService; relies on its `db`, `grading`, and the access helpers of AttendanceRoutes."""
+
+    def teaches(self, caller: Any, group: str, discipline: str) -> bool:
+        return caller.has("teacher") and self.db.session.scalars(select(Assignment).where(
+            Assignment.teacher == caller.code, Assignment.group == group,
+            Assignment.discipline == discipline)).first() is not None
+
+    def gradebook_view(self, caller: Any, group: str, discipline: str) -> str | None:
+        """None: the whole group; a code: only that student; NotFound otherwise."""
+        if self.teaches(caller, group, discipline) or self.oversees_group(caller, group):
+            return None
+        if caller.has("student") and caller.group == group:
+            return caller.code
+        for child in caller.children if caller.has("parent") else ():
+            row = self.db.session.get(Principal, child)
+            if row is not None and row.group == group:
+                return child
+        raise NotFound(f"no gradebook for {group} / {discipline}")
+
+    def assessment_for_teacher(self, caller: Any, assessment_id: int) -> dict[str, Any]:
+        assessment = self.grading.call("get_assessment", assessment_id)
+        if not self.teaches(caller, assessment["group"], assessment["discipline"]):
+            if self.gradebook_view_or_none(caller, assessment["group"], assessment["discipline"]) is False:
+                raise NotFound(f"no assessment {assessment_id}")
+            raise Forbidden("only a teacher of this discipline in this group grades it")
+        return assessment
+
+    def gradebook_view_or_none(self, caller: Any, group: str, discipline: str) -> str | None | bool:
+        try:
+            return self.gradebook_view(caller, group, discipline)
+        except NotFound:
+            return False
+
+    # -- assessments and grades -----------------------------------------------------------------------
+    @route("POST", "/api/v1/assessments", summary="Plan an assessment (current work, module, final)",
+           roles=("teacher",), body=AssessmentSchema, status=201)
+    def create_assessment(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
+        if not self.teaches(caller, body["group"], body["discipline"]):
+            raise NotFound(f"no discipline {body['discipline']} in your load for {body['group']}")
+        payload = {**body, "date": body["date"].isoformat()}
+        return self.grading.call("create_assessment", payload, caller.code)
+
+    @route("GET", "/api/v1/assessments", summary="A group's assessments in a discipline", params=GROUP_PARAMS)
+    def list_assessments(self, request: Request, caller: Any, body: None) -> Any:
+        group, discipline = self._group_discipline(request)
+        self.gradebook_view(caller, group, discipline)
+        return self.grading.call("list_assessments", group, discipline)
+
+    @route("GET", "/api/v1/assessments/<int:assessment_id>", summary="One assessment with its grades")
+    def get_assessment(self, request: Request, caller: Any, body: None, assessment_id: int) -> Any:
+        assessment = self.grading.call("get_assessment", assessment_id)
+        only = self.gradebook_view_or_none(caller, assessment["group"], assessment["discipline"])
+        if only is False:
+            raise NotFound(f"no assessment {assessment_id}")
+        if only is not None:
+            assessment["grades"] = [g for g in assessment["grades"] if g["student"] == only]
+        return assessment
+
+    @route("PUT", "/api/v1/assessments/<int:assessment_id>/grades", summary="Enter grades on the preset's scale",
+           roles=("teacher",), body=GradesSchema)
+    def record_grades(self, request: Request, caller: Any, body: dict[str, Any], assessment_id: int) -> Any:
+        assessment = self.assessment_for_teacher(caller, assessment_id)
+        policy = load_preset(settings().preset)
+        day = datetime.combine(datetime.fromisoformat(assessment["date"]).date(), time(0), policy.tz)
+        entered = [g["set_at"] for g in assessment["grades"] if g.get("set_at")]
+        first = min(datetime.fromisoformat(t) for t in entered) if entered else None
+        window = "grade_entry" if assessment["kind"] == "current" else (
+            "final_grade_entry" if assessment["kind"] == "final" else "module_grade_entry")
+        windows.journal_write(policy, window, day, first, self.db.now(), locked=False)  # locks: grading owns them
+        return self.grading.call("record_grades", assessment_id, body["grades"], caller.code, role="teacher",
+                                 reason=body["reason"])
+
+    @route("GET", "/api/v1/gradebook", summary="Per student: grades, attendance, module points, rating, letter",
+           params=GROUP_PARAMS)
+    def gradebook(self, request: Request, caller: Any, body: None) -> Any:
+        group, discipline = self._group_discipline(request)
+        only = self.gradebook_view(caller, group, discipline)
+        return self.grading.call("gradebook", group, discipline, only)
+
+    @staticmethod
+    def _group_discipline(request: Request) -> tuple[str, str]:
+        group, discipline = request.args.get("group"), request.args.get("discipline")
+        if not group or not discipline:
+            raise ValidationFailed("group and discipline are required", {
+                k: ["required"] for k, v in (("group", group), ("discipline", discipline)) if not v})
+        return group, discipline
+
+    # -- statements ------------------------------------------------------------------------------------
+    def statement_for(self, caller: Any, statement_id: int) -> dict[str, Any]:
+        statement = self.grading.call("get_statement", statement_id)
+        if self.gradebook_view_or_none(caller, statement["group"], statement["discipline"]) is not None:
+            raise NotFound(f"no statement {statement_id}")
+        return statement
+
+    @route("POST", "/api/v1/statements", summary="Create a statement from the journal (rows computed)",
+           roles=("teacher", "academic_office"), body=StatementRequestSchema, status=201)
+    def create_statement(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
+        if not (caller.has("academic_office") or self.teaches(caller, body["group"], body["discipline"])):
+            raise NotFound(f"no discipline {body['discipline']} in your load for {body['group']}")
+        return self.grading.call("create_statement", body["group"], body["discipline"], body["kind"], caller.code)
+
+    @route("POST", "/api/v1/statements/<int:statement_id>/post", summary="Post: the journal data it rests on locks",
+           roles=("teacher",))
+    def post_statement(self, request: Request, caller: Any, body: None, statement_id: int) -> Any:
+        statement = self.statement_for(caller, statement_id)
+        if not self.teaches(caller, statement["group"], statement["discipline"]):
+            raise Forbidden("the statement is posted by the discipline's teacher")
+        return self.grading.call("post_statement", statement_id, caller.code)
+
+    @route("POST", "/api/v1/statements/<int:statement_id>/close",
+           summary="Close: only an appeal decision changes it afterwards", roles=("academic_office",))
+    def close_statement(self, request: Request, caller: Any, body: None, statement_id: int) -> Any:
+        self.statement_for(caller, statement_id)
+        return self.grading.call("close_statement", statement_id, caller.code)
+
+    @route("GET", "/api/v1/statements/<int:statement_id>", summary="A statement (format=json; pdf and xlsx from "
+           "the reports service)", params={"format": "json|pdf|xlsx"})
+    def get_statement(self, request: Request, caller: Any, body: None, statement_id: int) -> Any:
+        fmt = request.args.get("format", "json")
+        if fmt != "json":
+            raise ValidationFailed("format: only json is rendered yet (pdf and xlsx arrive with the reports "
+                                   "service)", {"format": ["only json is available"]})
+        return self.statement_for(caller, statement_id)
+
+    @route("GET", "/api/v1/statements", summary="Statements of a group", params={**GROUP_PARAMS, "state": "state"})
+    def list_statements(self, request: Request, caller: Any, body: None) -> Any:
+        group, discipline = self._group_discipline(request)
+        if self.gradebook_view(caller, group, discipline) is not None:
+            raise NotFound("statements are for teachers and office roles")
+        return self.grading.call("list_statements", group, discipline, request.args.get("state"))
+
+    # -- late corrections ------------------------------------------------------------------------------
+    def target_group(self, target: dict[str, Any]) -> tuple[str, str]:
+        if target["kind"] == "attendance":
+            if target.get("session") is None:
+                raise ValidationFailed("target.session is required", {"target.session": ["required"]})
+            s = self.db.session.get(Session, target["session"])
+            if s is None:
+                raise NotFound(f"no session {target['session']}")
+            return s.group, s.discipline
+        if target.get("assessment") is None:
+            raise ValidationFailed("target.assessment is required", {"target.assessment": ["required"]})
+        a = self.grading.call("get_assessment", target["assessment"])
+        return a["group"], a["discipline"]
+
+    def scoped_roles(self, caller: Any, group: str) -> list[list[str | None]]:
+        """The caller's roles that reach this group: the chain's step checks these, not a role held elsewhere."""
+        faculty, department = self.faculty_of_group(group), self.department_of_group(group)
+        allowed = []
+        for role, scope in caller.roles:
+            if (role in OFFICE or (role == "department_head" and scope == department)
+                    or (role == "directorate" and scope == faculty) or role == "teacher"):
+                allowed.append([role, scope])
+        return allowed
+
+    @route("POST", "/api/v1/corrections", summary="Request a late correction (after the self-correction window)",
+           roles=("teacher",), body=CorrectionSchema, status=201)
+    def create_correction(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
+        group, discipline = self.target_group(body["target"])
+        if body["target"]["kind"] == "attendance":
+            s = self.db.session.get(Session, body["target"]["session"])
+            if s is None or not self.teaching(caller, s)[0]:
+                raise NotFound(f"no session {body['target']['session']}")
+        elif not self.teaches(caller, group, discipline):
+            raise NotFound(f"no assessment {body['target']['assessment']}")
+        return self.grading.call("create_correction", body["target"], body["value"], body["reason"], caller.code)
+
+    def _step(self, caller: Any, correction_id: int, action: str, note: str | None) -> Any:
+        correction = self.grading.call("get_correction", correction_id)
+        group, _ = self.target_group(correction["target"])
+        roles = self.scoped_roles(caller, group)
+        if not any(r != "teacher" for r, _ in roles):
+            raise NotFound(f"no correction {correction_id}")
+        return self.grading.call("correction_step", correction_id, action, caller.code, roles, note)
+
+    @route("POST", "/api/v1/corrections/<int:correction_id>/visa", summary="Department head's visa",
+           roles=("department_head",), body=StepSchema)
+    def correction_visa(self, request: Request, caller: Any, body: dict[str, Any], correction_id: int) -> Any:
+        return self._step(caller, correction_id, "visa", body["note"])
+
+    @route("POST", "/api/v1/corrections/<int:correction_id>/approve", summary="Academic office's approval",
+           roles=("academic_office", "directorate"), body=StepSchema)
+    def correction_approve(self, request: Request, caller: Any, body: dict[str, Any], correction_id: int) -> Any:
+        return self._step(caller, correction_id, "approve", body["note"])
+
+    @route("POST", "/api/v1/corrections/<int:correction_id>/execute", summary="IT admin applies it, audited",
+           roles=("it_admin",), body=StepSchema)
+    def correction_execute(self, request: Request, caller: Any, body: dict[str, Any], correction_id: int) -> Any:
+        return self._step(caller, correction_id, "execute", body["note"])
+
+    @route("POST", "/api/v1/corrections/<int:correction_id>/reject", summary="Any approver of the chain rejects",
+           roles=("department_head", "academic_office", "directorate", "it_admin"), body=StepSchema)
+    def correction_reject(self, request: Request, caller: Any, body: dict[str, Any], correction_id: int) -> Any:
+        return self._step(caller, correction_id, "reject", body["note"])
+
+    @route("GET", "/api/v1/corrections", summary="Each approver's queue; a teacher's own requests",
+           params={"state": "pending|executed|rejected"})
+    def list_corrections(self, request: Request, caller: Any, body: None) -> Any:
+        state = request.args.get("state")
+        approver = [r for r, _ in caller.roles if r in ("department_head", "academic_office", "directorate",
+                                                        "it_admin")]
+        if approver:
+            items: list[dict[str, Any]] = []
+            for role in approver:
+                items += self.grading.call("list_corrections", state=state, awaiting_role=role)["items"]
+            return {"items": items, "next_cursor": None}
+        if caller.has("teacher"):
+            return self.grading.call("list_corrections", state=state, requested_by=caller.code)
+        raise Forbidden("corrections are for teachers and their approvers")
+
+    @route("POST", "/api/v1/years/<year>/close", summary="Archive an academic year (read-only afterwards)",
+           roles=("academic_office",))
+    def close_year(self, request: Request, caller: Any, body: None, year: str) -> Any:
+        return self.grading.call("close_year", year, caller.code)
+
+    # -- statement locks, from grading's events -----------------------------------------------------------
+    @handles("grading", "statement.posted")
+    def on_statement_posted(self, event: Envelope) -> None:
+        self._lock(event.payload)
+
+    @handles("grading", "statement.closed")
+    def on_statement_closed(self, event: Envelope) -> None:
+        self._lock(event.payload)
+
+    def _lock(self, p: dict[str, Any]) -> None:
+        covers = datetime.fromisoformat(p["covers_until"]) if p.get("covers_until") else None
+        row = self.db.session.get(StatementLock, p["id"])
+        if row is None:
+            self.db.session.add(StatementLock(statement=p["id"], group=p["group"], discipline=p["discipline"],
+                                              kind=p["kind"], state=p["state"], covers_until=covers))
+        elif p["state"] == "closed" or row.state != "closed":
+            row.state, row.covers_until = p["state"], covers

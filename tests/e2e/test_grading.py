@@ -1,0 +1,153 @@
+"""Issue 4 through the gateway with the oshtu preset: grades on the scale, statements that lock the journal,
+the late-correction chain, the year archive. (The jagu hand calculation and the kostanay scale are unit tests:
+this stack runs one preset.)"""
+
+from __future__ import annotations
+
+import pytest
+
+from support import eventually
+
+pytestmark = pytest.mark.e2e
+PW = "grading-pw-1"
+GROUP = "МТ-1-25"
+
+
+def person(code, name, **extra):
+    return {"code": code, "full_name": name, "login": code.lower(), "password": PW, **extra}
+
+
+@pytest.fixture(scope="module")
+def course(stack):
+    admin = stack.admin()
+    r = stack.api("POST", "/api/v1/import/contingent", admin, json={
+        "faculties": [{"code": "FMT", "name": "Математика факультети"}],
+        "departments": [{"code": "DMT", "faculty": "FMT", "name": "Жогорку математика"}],
+        "groups": [{"code": GROUP, "department": "DMT", "course": 1, "subgroups": []}],
+        "students": [person("G1", "Айдарова Нуриза", group=GROUP), person("G2", "Бекмуратов Эмир", group=GROUP)],
+        "staff": [person("TG1", "Осмонов Канат", department="DMT", roles=[{"role": "teacher"}]),
+                  person("HG1", "Рахманова Айпери", department="DMT",
+                         roles=[{"role": "teacher"}, {"role": "department_head", "scope": "DMT"}]),
+                  person("OG1", "Турдубаева Мээрим", roles=[{"role": "academic_office"}])]})
+    assert r.status_code == 200, r.text
+    eventually(lambda: stack.api("POST", "/api/v1/auth/login", json={"login": "og1", "password": PW}).ok)
+    r = stack.api("POST", "/api/v1/import/load", admin, json={
+        "disciplines": [{"code": "MAT", "name": "Математикалык анализ", "control": "exam", "credits": 5}],
+        "assignments": [{"teacher": "TG1", "discipline": "MAT", "group": GROUP, "kind": "lecture"}]})
+    assert r.status_code == 200, r.text
+    timetable = {"term": {"code": "2026-2027-1", "starts": "2026-09-01", "ends": "2026-12-31"},
+                 "sessions": [{"ref": f"MT-{d}", "discipline": "MAT", "group": GROUP, "kind": "lecture",
+                               "teacher": "TG1", "starts_at": f"2026-10-{d}T09:00:00+06:00", "minutes": 80}
+                              for d in ("05", "12")]}
+    r = eventually(lambda: (lambda r: r if r.status_code == 200 else None)(
+        stack.api("POST", "/api/v1/import/timetable", admin, json=timetable)))
+    sessions = r.json()["sessions"]
+    eventually(lambda: stack.api("GET", f"/api/v1/sessions/{sessions['MT-12']}", stack.login("tg1", PW)).ok)
+    return sessions
+
+
+def clock(stack, when):
+    assert stack.api("PUT", "/api/v1/_clock", stack.admin(), json={"now": when}).status_code == 200
+
+
+def api(stack, login, method, path, **kw):
+    return stack.api(method, path, stack.login(login, PW), **kw)
+
+
+def test_grades_statement_lock_and_close(stack, course):
+    clock(stack, "2026-10-05T10:00:00+06:00")
+    r = api(stack, "tg1", "PUT", f"/api/v1/sessions/{course['MT-05']}/attendance",
+            json={"marks": [{"student": "G1", "status": "present"}, {"student": "G2", "status": "absent"}]})
+    assert r.status_code == 200, r.text
+    current = api(stack, "tg1", "POST", "/api/v1/assessments", json={
+        "group": GROUP, "discipline": "MAT", "kind": "current", "title": "Өз алдынча иш 1", "date": "2026-10-05",
+        "max": 10})
+    assert current.status_code == 201, current.text
+    aid = current.json()["id"]
+    r = api(stack, "tg1", "PUT", f"/api/v1/assessments/{aid}/grades",
+            json={"grades": [{"student": "G1", "value": 8}, {"student": "G2", "value": 101}]})
+    assert r.status_code == 422 and "grades[1].value" in r.json()["errors"] and "G2" in r.json()["detail"]
+    r = api(stack, "tg1", "PUT", f"/api/v1/assessments/{aid}/grades",
+            json={"grades": [{"student": "G1", "value": 8}, {"student": "G2", "value": 5}]})
+    assert r.status_code == 200, r.text
+    module = api(stack, "tg1", "POST", "/api/v1/assessments", json={
+        "group": GROUP, "discipline": "MAT", "kind": "module1", "title": "Модуль 1", "date": "2026-10-05",
+        "max": 30}).json()
+    assert api(stack, "tg1", "PUT", f"/api/v1/assessments/{module['id']}/grades",
+               json={"grades": [{"student": "G1", "value": 27}, {"student": "G2", "value": 15}]}).status_code == 200
+
+    book = api(stack, "tg1", "GET", f"/api/v1/gradebook?group={GROUP}&discipline=MAT")
+    assert book.status_code == 200, book.text
+    rows = {s["student"]: s for s in book.json()["students"]}
+    assert rows["G1"]["attendance"]["present"] == 1 and rows["G2"]["attendance"]["absent"] == 1
+    assert rows["G1"]["rating"] > rows["G2"]["rating"] and rows["G1"]["components"]
+    own = api(stack, "g2", "GET", f"/api/v1/gradebook?group={GROUP}&discipline=MAT").json()
+    assert [s["student"] for s in own["students"]] == ["G2"], "a student sees only their own row"
+
+    statement = api(stack, "tg1", "POST", "/api/v1/statements", json={"group": GROUP, "discipline": "MAT",
+                                                                      "kind": "module1"})
+    assert statement.status_code == 201, statement.text
+    sid = statement.json()["id"]
+    assert {r["student"] for r in statement.json()["rows"]} == {"G1", "G2"}
+    assert api(stack, "tg1", "POST", f"/api/v1/statements/{sid}/post").status_code == 200
+
+    clock(stack, "2026-10-06T10:00:00+06:00")  # still inside the self-correction window
+    r = eventually(lambda: (lambda r: r if r.status_code == 409 else None)(api(
+        stack, "tg1", "PUT", f"/api/v1/sessions/{course['MT-05']}/attendance",
+        json={"marks": [{"student": "G2", "status": "present"}]})))
+    assert r.json()["code"] == "locked", "a posted statement locks the teacher out of the marks it rests on"
+    r = api(stack, "tg1", "PUT", f"/api/v1/assessments/{module['id']}/grades",
+            json={"grades": [{"student": "G2", "value": 20}]})
+    assert r.status_code == 409 and r.json()["code"] == "locked"
+    assert api(stack, "tg1", "POST", f"/api/v1/statements/{sid}/close").status_code == 403
+    closed = api(stack, "og1", "POST", f"/api/v1/statements/{sid}/close")
+    assert closed.status_code == 200 and closed.json()["state"] == "closed"
+
+
+def test_an_attendance_correction_walks_the_whole_chain_003_4_4_2(stack, course):
+    session = course["MT-12"]
+    clock(stack, "2026-10-12T10:00:00+06:00")
+    assert api(stack, "tg1", "PUT", f"/api/v1/sessions/{session}/attendance",
+               json={"marks": [{"student": "G2", "status": "absent"}]}).status_code == 200
+    clock(stack, "2026-10-20T10:00:00+06:00")
+    r = api(stack, "tg1", "PUT", f"/api/v1/sessions/{session}/attendance",
+            json={"marks": [{"student": "G2", "status": "present"}]})
+    assert r.status_code == 409 and r.json()["code"] == "window_closed"
+    r = api(stack, "tg1", "POST", "/api/v1/corrections", json={
+        "target": {"kind": "attendance", "session": session, "student": "G2"}, "value": "present",
+        "reason": "Студент катышкан, тизме кагаз журналда туура"})
+    assert r.status_code == 201, r.text
+    cid = r.json()["id"]
+    assert api(stack, "tg1", "POST", f"/api/v1/corrections/{cid}/visa", json={}).status_code == 403
+    skipped = api(stack, "og1", "POST", f"/api/v1/corrections/{cid}/approve", json={})
+    assert skipped.status_code == 409, "skipping the department head's visa is refused"
+    assert api(stack, "hg1", "POST", f"/api/v1/corrections/{cid}/visa", json={"note": "макул"}).status_code == 200
+    queue = api(stack, "og1", "GET", "/api/v1/corrections?state=pending").json()["items"]
+    assert cid in [c["id"] for c in queue]
+    assert api(stack, "og1", "POST", f"/api/v1/corrections/{cid}/approve", json={}).status_code == 200
+    done = stack.api("POST", f"/api/v1/corrections/{cid}/execute", stack.admin(), json={})
+    assert done.status_code == 200 and done.json()["state"] == "executed", done.text
+    assert [s["action"] for s in done.json()["steps"]][-3:] == ["visa", "approve", "execute"]
+
+    def mark():
+        view = api(stack, "tg1", "GET", f"/api/v1/sessions/{session}").json()
+        return {m["student"]: m["status"] for m in view["marks"]}.get("G2")
+
+    eventually(lambda: mark() == "present")
+    audit = stack.api("GET", "/api/v1/audit?student=G2&entity=mark", stack.admin()).json()["items"]
+    assert any(e.get("approval") == f"correction {cid}" for e in audit)
+
+
+def test_an_archived_year_answers_locked_and_the_audit_chain_still_verifies(stack, course):
+    assert api(stack, "tg1", "POST", "/api/v1/years/2026-2027/close").status_code == 403
+    r = api(stack, "og1", "POST", "/api/v1/years/2026-2027/close")
+    assert r.status_code == 200, r.text
+    clock(stack, "2026-10-12T11:00:00+06:00")
+    r = eventually(lambda: (lambda r: r if r.status_code == 409 else None)(api(
+        stack, "tg1", "PUT", f"/api/v1/sessions/{course['MT-12']}/attendance",
+        json={"marks": [{"student": "G1", "status": "absent"}]})))
+    assert r.json()["code"] == "locked"
+    r = api(stack, "tg1", "POST", "/api/v1/assessments", json={
+        "group": GROUP, "discipline": "MAT", "kind": "current", "title": "x", "date": "2026-10-12", "max": 10})
+    assert r.status_code == 409 and r.json()["code"] == "locked"
+    assert stack.api("GET", "/api/v1/audit/verify", stack.admin()).json()["ok"] is True
