@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from werkzeug.wrappers import Request, Response
 
 from gateway import checkin, windows
 from gateway.http import route
-from gateway.models import Principal, Session, StatementLock, Substitution
+from gateway.models import ClosedYear, Principal, Session, StatementLock, Substitution
 from gateway.schemas import (
     CheckinAnswerSchema,
     CheckinCodeSchema,
@@ -31,7 +31,7 @@ from gateway.schemas import (
 )
 from kernel.config import settings
 from kernel.consumer import handles
-from kernel.errors import Forbidden, NotFound, ValidationFailed
+from kernel.errors import Forbidden, Locked, NotFound, ValidationFailed
 from kernel.events import Envelope
 from kernel.policy import load_preset
 
@@ -103,11 +103,18 @@ class AttendanceRoutes:
         return s, on_behalf_of
 
     def write_window(self, s: Session) -> str:
+        policy = load_preset(settings().preset)
+        self.refuse_archived(policy.local(s.starts_at).date())
         locked = self.db.session.scalars(select(StatementLock).where(
             StatementLock.group == s.group, StatementLock.discipline == s.discipline,
             or_(StatementLock.covers_until.is_(None), StatementLock.covers_until >= s.starts_at))).first()
-        return windows.attendance_write(load_preset(settings().preset), s.starts_at, s.first_entry_at,
-                                        self.db.now(), locked is not None)
+        return windows.attendance_write(policy, s.starts_at, s.first_entry_at, self.db.now(), locked is not None)
+
+    def refuse_archived(self, day: date) -> None:
+        year = self.db.session.scalars(select(ClosedYear).where(ClosedYear.starts <= day,
+                                                                ClosedYear.ends >= day)).first()
+        if year is not None:
+            raise Locked(f"the academic year {year.year} is archived; only an appeal commission changes it")
 
     def note_entry(self, s: Session, view: dict[str, Any]) -> None:
         if s.first_entry_at is None and view.get("first_entry_at"):

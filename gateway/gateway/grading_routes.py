@@ -4,7 +4,7 @@ writes whoever asks); here: who may ask, and the institution's windows."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import select
@@ -12,7 +12,7 @@ from werkzeug.wrappers import Request
 
 from gateway import windows
 from gateway.http import route
-from gateway.models import Assignment, Principal, Session, StatementLock
+from gateway.models import Assignment, ClosedYear, Principal, Session, StatementLock
 from gateway.schemas import AssessmentSchema, CorrectionSchema, GradesSchema, StatementRequestSchema, StepSchema
 from kernel.config import settings
 from kernel.consumer import handles
@@ -93,7 +93,8 @@ class GradingRoutes:
         first = min(datetime.fromisoformat(t) for t in entered) if entered else None
         window = "grade_entry" if assessment["kind"] == "current" else (
             "final_grade_entry" if assessment["kind"] == "final" else "module_grade_entry")
-        windows.journal_write(policy, window, day, first, self.db.now(), locked=False)  # locks: grading owns them
+        self.refuse_archived(day.date())
+        windows.journal_write(policy, window, day, first, self.db.now(), locked=False)  # statement locks: grading
         return self.grading.call("record_grades", assessment_id, body["grades"], caller.code, role="teacher",
                                  reason=body["reason"])
 
@@ -248,6 +249,13 @@ class GradingRoutes:
     @handles("grading", "statement.closed")
     def on_statement_closed(self, event: Envelope) -> None:
         self._lock(event.payload)
+
+    @handles("grading", "year.closed")
+    def on_year_closed(self, event: Envelope) -> None:
+        p = event.payload
+        if self.db.session.get(ClosedYear, p["year"]) is None:
+            self.db.session.add(ClosedYear(year=p["year"], starts=date.fromisoformat(p["starts"]),
+                                           ends=date.fromisoformat(p["ends"])))
 
     def _lock(self, p: dict[str, Any]) -> None:
         covers = datetime.fromisoformat(p["covers_until"]) if p.get("covers_until") else None

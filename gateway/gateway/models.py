@@ -115,3 +115,12 @@ class StatementLock(Base):
     kind: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16))  # posted | closed
     covers_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ClosedYear(Base):
+    """An archived academic year (RULES.md §9, 003 §7.4): everything dated inside it is read-only."""
+
+    __tablename__ = "closed_year"
+    year: Mapped[str] = mapped_column(String(16), primary_key=True)
+    starts: Mapped[date] = mapped_column(Date)
+    ends: Mapped[date] = mapped_column(Date)
