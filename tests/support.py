@@ -92,3 +92,20 @@ def eventually(check, timeout: float = 20, interval: float = 0.2):
             return last
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s (last: {last!r})")
+
+
+def until_status(call, status: int, timeout: float = 20):
+    """Call `call()` (an HTTP request) until it answers `status`; the response. (A requests.Response with an
+    error status is falsy, so `eventually` alone cannot return it.)"""
+    box = []
+
+    def check():
+        r = call()
+        box[:] = [r]
+        return r.status_code == status
+
+    try:
+        eventually(check, timeout=timeout)
+    except AssertionError:
+        raise AssertionError(f"never answered {status}; last: {box[0].status_code} {box[0].text[:300]}") from None
+    return box[0]

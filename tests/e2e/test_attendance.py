@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from support import eventually
+from support import eventually, until_status
 
 pytestmark = pytest.mark.e2e
 PW = "attendance-pw-1"
@@ -121,8 +121,7 @@ def test_a_substitute_in_range_writes_and_out_of_range_gets_404(stack, journal):
                   json={"teacher": "TA1", "substitute": "TA3", "from": "2026-10-12", "to": "2026-10-13"})
     assert r.status_code == 201, r.text
     clock(stack, "2026-10-12T10:00:00+06:00")
-    r = eventually(lambda: (lambda r: r if r.status_code == 200 else None)(
-        marks(stack, "ta3", journal["L2"], ("A1", "absent"), ("A2", "present"))))
+    r = until_status(lambda: marks(stack, "ta3", journal["L2"], ("A1", "absent"), ("A2", "present")), 200)
     assert r.json()["teacher"] == "TA1"
     clock(stack, "2026-10-19T10:00:00+06:00")
     assert marks(stack, "ta3", journal["L3"], ("A1", "present")).status_code == 404

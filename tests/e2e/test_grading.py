@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from support import eventually
+from support import eventually, until_status
 
 pytestmark = pytest.mark.e2e
 PW = "grading-pw-1"
@@ -39,8 +39,7 @@ def course(stack):
                  "sessions": [{"ref": f"MT-{d}", "discipline": "MAT", "group": GROUP, "kind": "lecture",
                                "teacher": "TG1", "starts_at": f"2026-10-{d}T09:00:00+06:00", "minutes": 80}
                               for d in ("05", "12")]}
-    r = eventually(lambda: (lambda r: r if r.status_code == 200 else None)(
-        stack.api("POST", "/api/v1/import/timetable", admin, json=timetable)))
+    r = until_status(lambda: stack.api("POST", "/api/v1/import/timetable", admin, json=timetable), 200)
     sessions = r.json()["sessions"]
     eventually(lambda: stack.api("GET", f"/api/v1/sessions/{sessions['MT-12']}", stack.login("tg1", PW)).ok)
     return sessions
@@ -92,9 +91,8 @@ def test_grades_statement_lock_and_close(stack, course):
     assert api(stack, "tg1", "POST", f"/api/v1/statements/{sid}/post").status_code == 200
 
     clock(stack, "2026-10-06T10:00:00+06:00")  # still inside the self-correction window
-    r = eventually(lambda: (lambda r: r if r.status_code == 409 else None)(api(
-        stack, "tg1", "PUT", f"/api/v1/sessions/{course['MT-05']}/attendance",
-        json={"marks": [{"student": "G2", "status": "present"}]})))
+    r = until_status(lambda: api(stack, "tg1", "PUT", f"/api/v1/sessions/{course['MT-05']}/attendance",
+                                 json={"marks": [{"student": "G2", "status": "present"}]}), 409)
     assert r.json()["code"] == "locked", "a posted statement locks the teacher out of the marks it rests on"
     r = api(stack, "tg1", "PUT", f"/api/v1/assessments/{module['id']}/grades",
             json={"grades": [{"student": "G2", "value": 20}]})
@@ -143,9 +141,8 @@ def test_an_archived_year_answers_locked_and_the_audit_chain_still_verifies(stac
     r = api(stack, "og1", "POST", "/api/v1/years/2026-2027/close")
     assert r.status_code == 200, r.text
     clock(stack, "2026-10-12T11:00:00+06:00")
-    r = eventually(lambda: (lambda r: r if r.status_code == 409 else None)(api(
-        stack, "tg1", "PUT", f"/api/v1/sessions/{course['MT-12']}/attendance",
-        json={"marks": [{"student": "G1", "status": "absent"}]})))
+    r = until_status(lambda: api(stack, "tg1", "PUT", f"/api/v1/sessions/{course['MT-12']}/attendance",
+                                 json={"marks": [{"student": "G1", "status": "absent"}]}), 409)
     assert r.json()["code"] == "locked"
     r = api(stack, "tg1", "POST", "/api/v1/assessments", json={
         "group": GROUP, "discipline": "MAT", "kind": "current", "title": "x", "date": "2026-10-12", "max": 10})
