@@ -124,3 +124,13 @@ class ClosedYear(Base):
     year: Mapped[str] = mapped_column(String(16), primary_key=True)
     starts: Mapped[date] = mapped_column(Date)
     ends: Mapped[date] = mapped_column(Date)
+
+
+class CommissionMember(Base):
+    """Appeal commission membership, from makeup's `commission.created`: members act with role `commission`."""
+
+    __tablename__ = "commission_member"
+    commission: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member: Mapped[str] = mapped_column(String(64), primary_key=True)
+    starts: Mapped[date] = mapped_column(Date)
+    ends: Mapped[date] = mapped_column(Date)

@@ -195,3 +195,54 @@ class CorrectionSchema(Body):
 
 class StepSchema(Body):
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+
+class MakeupRequestSchema(Body):
+    session = fields.Integer(required=True)
+    student = fields.String(required=True, validate=validate.Length(1, 64))
+
+
+class MakeupAssignSchema(Body):
+    task_kind = fields.String(required=True, validate=validate.Length(1, 64))
+    topic = fields.String(required=True, validate=validate.Length(1, 500))
+    due = fields.Date(required=True)
+
+
+class MakeupCompleteSchema(Body):
+    result = fields.Raw(required=True)
+    comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+
+class ExtensionSchema(Body):
+    until = fields.Date(required=True)
+    reason = fields.String(required=True, validate=validate.Length(3, 2000))
+
+
+class DisputeSchema(Body):
+    assessment = fields.Integer(required=True)
+    reason = fields.String(required=True, validate=validate.Length(3, 2000))
+
+
+class ResolveSchema(Body):
+    value = fields.Raw(load_default=None, allow_none=True)
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+
+class CommissionSchema(Body):
+    order = fields.String(required=True, validate=validate.Length(1, 64))
+    members = fields.List(fields.String(validate=validate.Length(1, 64)), required=True,
+                          validate=validate.Length(min=1, max=15))
+    from_ = fields.Date(required=True, data_key="from")
+    to = fields.Date(required=True)
+
+
+class AppealSchema(Body):
+    statement = fields.Integer(load_default=None, allow_none=True)
+    assessment = fields.Integer(load_default=None, allow_none=True)
+    reason = fields.String(required=True, validate=validate.Length(3, 2000))
+
+
+class AppealDecisionSchema(Body):
+    upheld = fields.Boolean(required=True)
+    protocol = fields.String(required=True, validate=validate.Length(1, 64))
+    value = fields.Raw(load_default=None, allow_none=True)

@@ -20,6 +20,7 @@ from gateway import auth
 from gateway.attendance_routes import AttendanceRoutes
 from gateway.grading_routes import GradingRoutes
 from gateway.http import json_response, openapi, problem, route
+from gateway.makeup_routes import MakeupRoutes
 from gateway.models import Assignment, LoginFailure, OrgUnit, Principal, RefreshToken, Substitution
 from gateway.schemas import (
     AuditVerifySchema,
@@ -75,7 +76,7 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-class GatewayService(AttendanceRoutes, GradingRoutes):
+class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes):
     name = "gateway"
     db = Database()
     context = WorkerContext()
@@ -178,8 +179,10 @@ class GatewayService(AttendanceRoutes, GradingRoutes):
 
     @route("GET", "/api/v1/me", summary="Who am I: roles and scopes", answer=MeSchema)
     def me(self, request: Request, caller: Caller, body: None) -> Any:
+        roles = [{"role": r, "scope": s} for r, s in caller.roles]
+        roles += [{"role": "commission", "scope": str(c)} for c in self.commissions_of(caller)]
         return {"login": caller.login, "code": caller.code, "full_name": caller.full_name,
-                "roles": [{"role": r, "scope": s} for r, s in caller.roles], "institution": settings().preset,
+                "roles": roles, "institution": settings().preset,
                 "group": caller.group, "children": list(caller.children)}
 
     @route("GET", "/api/v1/policy", summary="The institution's active preset", answer=PolicySchema)

@@ -1,0 +1,197 @@
+"""Make-up (отработка), disputes and appeals at the HTTP edge (API.md "Make-up and appeals"; RULES.md §6, §7).
+The makeup service owns the workflows and their deadlines; here: who may ask."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from werkzeug.wrappers import Request
+
+from gateway.http import route
+from gateway.models import CommissionMember, Principal
+from gateway.schemas import (
+    AppealDecisionSchema,
+    AppealSchema,
+    CommissionSchema,
+    DisputeSchema,
+    ExtensionSchema,
+    MakeupAssignSchema,
+    MakeupCompleteSchema,
+    MakeupRequestSchema,
+    ResolveSchema,
+)
+from kernel.consumer import handles
+from kernel.errors import Forbidden, NotFound, ValidationFailed
+from kernel.events import Envelope
+
+
+class MakeupRoutes:
+    """Mixed into GatewayService; relies on its `db`, `makeup`, `grading` and the other mixins' access helpers."""
+
+    def makeup_for_teacher(self, caller: Any, makeup_id: int) -> dict[str, Any]:
+        m = self.makeup.call("get_makeup", makeup_id)
+        s = self.session_row(m["session"])
+        if not self.teaching(caller, s)[0]:
+            raise NotFound(f"no make-up {makeup_id}")
+        return m
+
+    @route("POST", "/api/v1/makeups", summary="Request a make-up of an absence (student: own; or the teacher)",
+           roles=("student", "teacher"), body=MakeupRequestSchema, status=201)
+    def request_makeup(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
+        s = self.session_row(body["session"])
+        if self.teaching(caller, s)[0]:
+            role = "teacher"
+        elif caller.has("student") and body["student"] == caller.code and caller.group == s.group:
+            role = "student"
+        else:
+            raise NotFound(f"no session {body['session']}")
+        return self.makeup.call("request_makeup", body["session"], body["student"], caller.code, role)
+
+    @route("POST", "/api/v1/makeups/<int:makeup_id>/assign", summary="Assign the make-up task",
+           roles=("teacher",), body=MakeupAssignSchema)
+    def assign_makeup(self, request: Request, caller: Any, body: dict[str, Any], makeup_id: int) -> Any:
+        self.makeup_for_teacher(caller, makeup_id)
+        return self.makeup.call("assign_makeup", makeup_id, body["task_kind"], body["topic"], body["due"].isoformat(),
+                                caller.code)
+
+    @route("POST", "/api/v1/makeups/<int:makeup_id>/complete",
+           summary="Accept the make-up: the mark becomes made_up, the result counts", roles=("teacher",),
+           body=MakeupCompleteSchema)
+    def complete_makeup(self, request: Request, caller: Any, body: dict[str, Any], makeup_id: int) -> Any:
+        self.makeup_for_teacher(caller, makeup_id)
+        return self.makeup.call("complete_makeup", makeup_id, body["result"], body["comment"], caller.code)
+
+    @route("POST", "/api/v1/makeups/<int:makeup_id>/extend",
+           summary="Extend the deadline: the department head, then the directorate", roles=("department_head",
+                                                                                              "directorate"),
+           body=ExtensionSchema)
+    def extend_makeup(self, request: Request, caller: Any, body: dict[str, Any], makeup_id: int) -> Any:
+        m = self.makeup.call("get_makeup", makeup_id)
+        group = m["group"]
+        if caller.has("department_head", self.department_of_group(group)):
+            role = "department_head"
+        elif caller.has("directorate", self.faculty_of_group(group)):
+            role = "directorate"
+        else:
+            raise NotFound(f"no make-up {makeup_id}")
+        return self.makeup.call("extend_makeup", makeup_id, body["until"].isoformat(), body["reason"], caller.code,
+                                role)
+
+    @route("GET", "/api/v1/makeups", summary="Each role's make-up queue",
+           params={"state": "requested|assigned|completed|expired", "group": "group", "discipline": "discipline"})
+    def list_makeups(self, request: Request, caller: Any, body: None) -> Any:
+        q = request.args
+        args: dict[str, Any] = {"state": q.get("state"), "group": q.get("group"), "discipline": q.get("discipline")}
+        if args["group"] and self.oversees_group(caller, args["group"]):
+            pass
+        elif caller.has("department_head") or caller.has("directorate"):
+            args["awaiting_extension_role"] = "department_head" if caller.has("department_head") else "directorate"
+        elif caller.has("teacher"):
+            args["teacher"] = caller.code
+        elif caller.has("student"):
+            args["student"] = caller.code
+        elif not any(caller.has(r) for r in ("it_admin", "academic_office")):
+            raise Forbidden("make-ups are listed for teachers, students and office roles")
+        return self.makeup.call("list_makeups", **args)
+
+    @route("GET", "/api/v1/makeups/register", summary="The make-up register with its consistency check",
+           params={"group": "group", "discipline": "discipline"})
+    def makeup_register(self, request: Request, caller: Any, body: None) -> Any:
+        group, discipline = self._group_discipline(request)
+        if not (self.teaches(caller, group, discipline) or self.oversees_group(caller, group)):
+            raise NotFound(f"no register for {group} / {discipline}")
+        return self.makeup.call("register", group, discipline)
+
+    # -- disputes -------------------------------------------------------------------------------------
+    @route("POST", "/api/v1/disputes", summary="A student disputes an assessment with the teacher",
+           roles=("student",), body=DisputeSchema, status=201)
+    def open_dispute(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
+        assessment = self.grading.call("get_assessment", body["assessment"])
+        if assessment["group"] != caller.group:
+            raise NotFound(f"no assessment {body['assessment']}")
+        mine = [g for g in assessment["grades"] if g["student"] == caller.code]
+        published = mine[0].get("set_at") if mine else None
+        return self.makeup.call("open_dispute", body["assessment"], caller.code, body["reason"], caller.code,
+                                published_at=published, group=assessment["group"],
+                                discipline=assessment["discipline"])
+
+    @route("POST", "/api/v1/disputes/<int:dispute_id>/resolve", summary="The teacher resolves a dispute",
+           roles=("teacher",), body=ResolveSchema)
+    def resolve_dispute(self, request: Request, caller: Any, body: dict[str, Any], dispute_id: int) -> Any:
+        dispute = self.makeup.call("get_dispute", dispute_id)
+        if not self.teaches(caller, dispute["group"], dispute["discipline"]):
+            raise NotFound(f"no dispute {dispute_id}")
+        return self.makeup.call("resolve_dispute", dispute_id, body["value"], body["note"], caller.code)
+
+    @route("POST", "/api/v1/disputes/<int:dispute_id>/escalate",
+           summary="The student takes an unresolved dispute to the department head / directorate", roles=("student",))
+    def escalate_dispute(self, request: Request, caller: Any, body: None, dispute_id: int) -> Any:
+        dispute = self.makeup.call("get_dispute", dispute_id)
+        if dispute["student"] != caller.code:
+            raise NotFound(f"no dispute {dispute_id}")
+        return self.makeup.call("escalate_dispute", dispute_id, caller.code)
+
+    # -- commissions and appeals ------------------------------------------------------------------------
+    @route("POST", "/api/v1/commissions", summary="Form an appeal commission by order", roles=("academic_office",),
+           body=CommissionSchema, status=201)
+    def create_commission(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
+        for i, member in enumerate(body["members"]):
+            row = self.db.session.get(Principal, member)
+            if row is None or row.kind != "staff":
+                raise ValidationFailed(f"members[{i}]: no staff member {member}", {f"members[{i}]": ["unknown"]})
+        return self.makeup.call("create_commission", body["order"], body["members"], body["from_"].isoformat(),
+                                body["to"].isoformat(), caller.code)
+
+    @route("POST", "/api/v1/appeals", summary="A student appeals a posted statement or an assessment",
+           roles=("student",), body=AppealSchema, status=201)
+    def file_appeal(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
+        if (body["statement"] is None) == (body["assessment"] is None):
+            raise ValidationFailed("name either a statement or an assessment", {"statement": ["one of the two"]})
+        if body["statement"] is not None:
+            target = self.grading.call("get_statement", body["statement"])
+        else:
+            target = self.grading.call("get_assessment", body["assessment"])
+        if target["group"] != caller.group:
+            raise NotFound("no such statement or assessment")
+        return self.makeup.call("file_appeal", statement=body["statement"], assessment=body["assessment"],
+                                student=caller.code, reason=body["reason"], actor=caller.code)
+
+    def commissions_of(self, caller: Any) -> list[int]:
+        today = self.db.now().date()
+        return list(self.db.session.scalars(select(CommissionMember.commission).where(
+            CommissionMember.member == caller.code, CommissionMember.starts <= today, CommissionMember.ends >= today)))
+
+    @route("GET", "/api/v1/appeals", summary="The commission's queue; a student's own appeals",
+           params={"state": "filed|decided"})
+    def list_appeals(self, request: Request, caller: Any, body: None) -> Any:
+        state = request.args.get("state")
+        mine = self.commissions_of(caller)
+        if mine:
+            items: list[dict[str, Any]] = []
+            for commission in mine:
+                items += self.makeup.call("list_appeals", state=state, commission=commission)["items"]
+            return {"items": items, "next_cursor": None}
+        if any(caller.has(r) for r in ("academic_office", "it_admin")):
+            return self.makeup.call("list_appeals", state=state)
+        if caller.has("student"):
+            return self.makeup.call("list_appeals", state=state, student=caller.code)
+        raise Forbidden("appeals are listed for commission members, office roles and students")
+
+    @route("POST", "/api/v1/appeals/<int:appeal_id>/decision",
+           summary="A commission member records the decision with its protocol", body=AppealDecisionSchema)
+    def decide_appeal(self, request: Request, caller: Any, body: dict[str, Any], appeal_id: int) -> Any:
+        if not self.commissions_of(caller):
+            raise Forbidden("decisions are recorded by members of an active appeal commission")
+        return self.makeup.call("decide_appeal", appeal_id, body["upheld"], body["protocol"], body["value"],
+                                caller.code)
+
+    @handles("makeup", "commission.created")
+    def on_commission_created(self, event: Envelope) -> None:
+        p = event.payload
+        for member in p["members"]:
+            if self.db.session.get(CommissionMember, (p["id"], member)) is None:
+                self.db.session.add(CommissionMember(commission=p["id"], member=member,
+                                                     starts=date.fromisoformat(p["from"]),
+                                                     ends=date.fromisoformat(p["to"])))
