@@ -114,8 +114,7 @@ class MakeupRoutes:
         mine = [g for g in assessment["grades"] if g["student"] == caller.code]
         published = mine[0].get("set_at") if mine else None
         return self.makeup.call("open_dispute", body["assessment"], caller.code, body["reason"], caller.code,
-                                published_at=published, group=assessment["group"],
-                                discipline=assessment["discipline"])
+                                published_at=published)
 
     @route("POST", "/api/v1/disputes/<int:dispute_id>/resolve", summary="The teacher resolves a dispute",
            roles=("teacher",), body=ResolveSchema)

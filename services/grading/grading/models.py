@@ -137,3 +137,17 @@ class Mark(Base):
 
 TABLES = ["assessment", "grade", "statement", "correction", "closed_year", "discipline", "enrolment", "session",
           "mark"]
+
+
+class MakeupResult(Base):
+    """A completed make-up's result (RULES.md §6, 003 §5: the result counts in the rating), from makeup's events."""
+
+    __tablename__ = "makeup_result"
+    makeup: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session: Mapped[int] = mapped_column(Integer)
+    student: Mapped[str] = mapped_column(String(64), index=True)
+    group: Mapped[str] = mapped_column(String(64))
+    discipline: Mapped[str] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(String(32))
+    comment: Mapped[str | None] = mapped_column(String(2000))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

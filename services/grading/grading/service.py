@@ -23,6 +23,7 @@ from grading.models import (
     Discipline,
     Enrolment,
     Grade,
+    MakeupResult,
     Mark,
     Session,
     Statement,
@@ -279,6 +280,14 @@ class GradingService(ServiceBase):
     def gradebook(self, group: str, discipline: str, student: str | None = None) -> dict[str, Any]:
         pol = policy()
         control, results, _, _ = self._results(pol, group, discipline, student)
+        made_up: dict[str, list[dict[str, Any]]] = {}
+        for m in self.db.session.scalars(select(MakeupResult).where(
+                MakeupResult.group == group, MakeupResult.discipline == discipline).order_by(MakeupResult.makeup)):
+            made_up.setdefault(m.student, []).append({"makeup": m.makeup, "session": m.session, "result": m.result,
+                                                       "comment": m.comment,
+                                                       "completed_at": _iso(pol, m.completed_at)})
+        for r in results:
+            r["makeups"] = made_up.get(r["student"], [])
         return {"group": group, "discipline": discipline, "control": control,
                 "rating_max": domain.number(pol.grading.rating.max), "students": results}
 
@@ -611,3 +620,36 @@ class GradingService(ServiceBase):
                 s.add(Mark(session=int(p["session"]), student=change["student"], status=change["new"]))
             else:
                 mark.status = change["new"]
+
+    # -- make-up results and appeal decisions, from the makeup service's events -------------------------
+    @handles("makeup", "makeup.completed")
+    def on_makeup_completed(self, event: Envelope) -> None:
+        p = event.payload
+        if self.db.session.get(MakeupResult, p["id"]) is None:
+            self.db.session.add(MakeupResult(
+                makeup=p["id"], session=p["session"], student=p["student"], group=p["group"],
+                discipline=p["discipline"], result=str(p["result"]), comment=p.get("comment"),
+                completed_at=datetime.fromisoformat(p["completed_at"]) if p.get("completed_at") else None))
+            self.db.audit(entity="makeup_result", entity_id=str(p["id"]), action="counted", actor=p.get("actor"),
+                          student=p["student"], new={"session": p["session"], "result": p["result"]},
+                          approval=f"make-up {p['id']}")
+
+    @handles("makeup", "appeal.decided")
+    def on_appeal_decided(self, event: Envelope) -> None:
+        """An upheld appeal with a value changes the grade through the one audited path, even on a closed
+        statement (003 §6.3, §7.6): role "commission", the protocol as the approval."""
+        p = event.payload
+        pol = policy()
+        if p.get("assessment") is not None:
+            row = self._assessment(p["assessment"], lock=True)
+        else:
+            st = self._statement(p["statement"])
+            row = self.db.session.scalars(select(Assessment).where(
+                Assessment.group == st.group, Assessment.discipline == st.discipline, Assessment.kind == st.kind)
+                .order_by(Assessment.date.desc(), Assessment.id.desc())).first()
+            if row is None:
+                raise NotFound(f"statement {st.id} rests on no {st.kind} assessment to change")
+        self._write_grades(pol, row, [{"student": p["student"], "value": p["value"]}], p.get("actor") or "commission",
+                           domain.COMMISSION, None, f"appeal {p['id']}",
+                           p.get("approval") or f"appeal {p['id']}, protocol {p.get('protocol')}")
+
