@@ -10,6 +10,8 @@ import argparse
 import http.client
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -131,6 +133,43 @@ def drive(c: Client, requests: list[tuple[str, str, bytes, str | None]], concurr
             "statuses": statuses, "elapsed": elapsed}
 
 
+def outbox_backlog(c: Client, service: str = "attendance") -> int | None:
+    """The service's unpublished outbox rows, as the gateway's /metrics shows them."""
+    status, body = c.call("GET", "/metrics")
+    text = body.decode() if isinstance(body, bytes) else str(body)
+    found = re.search(re.escape(f'ejournal_service_outbox_backlog{{service="{service}"}} ') + r"([0-9.e+]+)", text)
+    return int(float(found.group(1))) if status == 200 and found else None
+
+
+def drain_time(c: Client, limit: float = 60.0) -> tuple[int | None, float | None]:
+    """(backlog right after the burst, seconds until the relay had published all of it)."""
+    started = time.perf_counter()
+    first = outbox_backlog(c)
+    backlog = first
+    while backlog and time.perf_counter() - started < limit:
+        time.sleep(0.1)
+        backlog = outbox_backlog(c)
+    return first, (time.perf_counter() - started if backlog == 0 else None)
+
+
+def profile(out_dir: str | None, names: list[str], seconds: float) -> list[subprocess.Popen]:
+    """py-spy on the stack's processes for the burst (optional: `--profile DIR`, py-spy on PATH or PY_SPY)."""
+    spy = os.environ.get("PY_SPY") or shutil.which("py-spy")
+    if not out_dir or not spy:
+        return []
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    procs = []
+    for name in names:
+        pid = subprocess.run([str(ROOT / "deploy" / "ctl"), "pid", name], capture_output=True, text=True).stdout
+        pid = pid.strip().split()[-1] if pid.strip() else ""
+        if pid.isdigit():
+            procs.append(subprocess.Popen([spy, "record", "-p", pid, "-d", str(int(seconds)), "-r", "200", "-f",
+                                           "raw", "-o", f"{out_dir}/{name}.txt"],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    time.sleep(1.0)  # py-spy attaches
+    return procs
+
+
 def bare_round_trip(n: int, concurrency: int) -> dict:
     port = int(os.environ["EJOURNAL_PORT"]) + 50
     config = ROOT / ".run" / "bench-bare.yaml"
@@ -160,6 +199,10 @@ def main() -> int:
     parser.add_argument("--students", type=int, default=600)
     parser.add_argument("--per-group", type=int, default=30)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--order", choices=("grouped", "mixed"), default="grouped",
+                        help="grouped: a group's students scan together (one session at a time takes the load); "
+                             "mixed: every session's students at once, as at the start of a pair")
+    parser.add_argument("--profile", metavar="DIR", help="py-spy the attendance service and gateway during the burst")
     args = parser.parse_args()
     c = Client(args.url)
     groups, sessions = setup(c, args.students, args.per_group)
@@ -178,8 +221,14 @@ def main() -> int:
     requests = [("POST", "/api/v1/checkin", json.dumps({"token": codes[groups[i // args.per_group]],
                                                           "device": f"phone-{i}"}).encode(), tokens[f"bs{i:05d}"])
                 for i in range(args.students)]
+    if args.order == "mixed":  # interleave the groups: student 0 of every group, then student 1, ...
+        requests = [requests[i] for i in sorted(range(len(requests)), key=lambda i: (i % args.per_group, i))]
+    spies = profile(args.profile, ["attendance", "gateway", "relay-attendance"], max(5.0, args.students / 60))
     burst = drive(c, requests, args.concurrency)
+    backlog, drained = drain_time(c)
     repeat = drive(c, requests, args.concurrency)
+    for spy in spies:
+        spy.wait()
     present = duplicated = 0
     for j, g in enumerate(groups):
         view = check(*c.call("GET", f"/api/v1/sessions/{sessions[f'B-{g}']}", token=tokens[f"bt{j:02d}"]), "view")
@@ -191,7 +240,8 @@ def main() -> int:
     bare = bare_round_trip(len(requests), args.concurrency)
 
     print()
-    print(f"check-in burst: {args.students} students, {len(groups)} sessions, {args.concurrency} concurrent clients, "
+    print(f"check-in burst: {args.students} students, {len(groups)} sessions ({args.order}), "
+          f"{args.concurrency} concurrent clients, "
           f"{os.cpu_count()} cores (client and server share them)")
     print(f"{'':32} {'requests':>9} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8}  answers")
     for name, r in (("check-ins (first scan)", burst), ("check-ins (repeat scan, no-op)", repeat),
@@ -199,6 +249,8 @@ def main() -> int:
         print(f"{name:32} {r['n']:>9} {r['rate']:>8.0f} {r['p50']:>8.1f} {r['p99']:>8.1f}  {r['statuses']}")
     print(f"marks present {present} of {args.students} students; answered 200: {answered_ok}; "
           f"lost {lost}; duplicated {duplicated}")
+    print(f"attendance outbox after the burst: {backlog if backlog is not None else '?'} unpublished, "
+          + (f"all published {drained:.1f} s later" if drained is not None else "not drained within 60 s"))
     print("goal (issue 3): >= 500 check-ins/s sustained, p99 < 300 ms, zero lost")
     return 0
 

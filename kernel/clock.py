@@ -30,12 +30,22 @@ def real_now() -> datetime:
     return datetime.now(UTC)
 
 
+# a scalar subquery a hot path may add to a statement it sends anyway, then pass the value to `at_offset`
+OFFSET_SQL = "(SELECT offset_seconds FROM kernel.clock WHERE id = 1)"
+
+
 def now(conn: Any | None = None) -> datetime:
     """The time every rule is measured against; `conn` is needed only in simulation mode."""
     if not settings().simulation or conn is None:
         return real_now()
-    offset = conn.execute(text("SELECT offset_seconds FROM kernel.clock WHERE id = 1")).scalar() or 0.0
-    return real_now() + timedelta(seconds=offset)
+    return at_offset(conn.execute(text(f"SELECT {OFFSET_SQL}")).scalar())
+
+
+def at_offset(offset_seconds: float | None) -> datetime:
+    """The time, given the offset read from `kernel.clock` (ignored outside simulation mode)."""
+    if not settings().simulation or not offset_seconds:
+        return real_now()
+    return real_now() + timedelta(seconds=offset_seconds)
 
 
 def set_now(conn: Any, target: datetime, actor: str | None) -> datetime:

@@ -3,17 +3,21 @@
 A worker gets a fresh UnitOfWork; nothing is written unless it commits, and `worker_teardown`
 rolls back and returns the connection. State changes, outbox rows and audit entries share the
 one transaction, so an event is stored exactly when the change it describes is.
+
+Outbox rows and audit entries are collected and written at commit, in one round trip after the
+audit chains are locked: a chain's lock is held for three short statements, not the whole unit.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, exc, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,15 +52,40 @@ def make_psycopg2_green() -> None:
     extensions.set_wait_callback(wait)
 
 
+IDLE_PING_S = 2.0  # a pooled connection idle longer than this is pinged before use
+
+
 def make_engine(url: str, pool_size: int = 5) -> Engine:
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=2,
-        pool_pre_ping=True,
         pool_timeout=10,
         connect_args={"connect_timeout": 5, "options": "-c statement_timeout=30000"},
     )
+    # instead of pool_pre_ping's round trip on every checkout: ping only a connection that sat idle, so a
+    # restarted PostgreSQL is noticed, and a burst of requests does not pay one extra round trip each
+    event.listen(engine, "checkin", _stamp_idle)
+    event.listen(engine, "checkout", _ping_if_idle)
+    return engine
+
+
+def _stamp_idle(dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    since = record.info.get("idle_since")
+    if since is None or time.monotonic() - since < IDLE_PING_S:
+        return
+    autocommit = dbapi_connection.autocommit
+    try:
+        dbapi_connection.autocommit = True
+        with dbapi_connection.cursor() as cur:
+            cur.execute("SELECT 1")
+        dbapi_connection.autocommit = autocommit
+    except Exception as error:  # noqa: BLE001 - any failure means: use another connection
+        raise exc.DisconnectionError(f"stale pooled connection: {error}") from error
 
 
 class UnitOfWork:
@@ -65,7 +94,9 @@ class UnitOfWork:
         self.service = service
         self.context = context or {}
         self._session: Session | None = None
-        self._notify = False
+        self._now: datetime | None = None
+        self._outbox: list[dict[str, Any]] = []
+        self._audit: list[dict[str, Any]] = []
 
     @property
     def session(self) -> Session:
@@ -77,30 +108,37 @@ class UnitOfWork:
         return self.session.execute(statement, params)
 
     def now(self) -> datetime:
-        return clock.now(self.session)
+        """The time of this unit of work: read once (in simulation mode, from `kernel.clock`), then kept."""
+        if self._now is None:
+            self._now = clock.now(self.session)
+        return self._now
+
+    def now_from_offset(self, offset_seconds: float | None) -> datetime:
+        """Set the unit's time from a `clock.OFFSET_SQL` value a hot path read along with its own query."""
+        if self._now is None:
+            self._now = clock.at_offset(offset_seconds)
+        return self._now
 
     def emit(self, event_type: str, payload: dict[str, Any], *, actor: str | None = None,
              version: int = 1) -> Envelope:
-        """Store an event in the outbox, in this transaction; the relay publishes it after commit."""
+        """Store an event in the outbox, in this transaction (written at commit); the relay publishes it after."""
         event = new_event(
             self.service, event_type, payload, self.now(), actor=actor,
             institution=settings().preset, request_id=self.context.get("request_id"), version=version,
         )
-        self.session.execute(
-            text(
-                f"INSERT INTO {self.service}.outbox (event_id, type, version, occurred_at, envelope)"
-                " VALUES (:event_id, :type, :version, :occurred_at, CAST(:envelope AS jsonb))"
-            ),
+        self._outbox.append(
             {"event_id": event.event_id, "type": event.type, "version": event.version,
              "occurred_at": event.occurred_at,
-             "envelope": json.dumps(event.to_wire(), ensure_ascii=False, default=str)},
-        )
-        self._notify = True
+             "envelope": json.dumps(event.to_wire(), ensure_ascii=False, default=str)})
         return event
 
     def audit(self, **entry: Any) -> dict[str, Any]:
+        """Add an audit entry (optionally `chain=`, the stream it links in; `main` when none), written at
+        commit; the returned entry gets its id and hash then."""
         entry.setdefault("at", self.now())
-        return audit.append(self.session, self.service, **entry)
+        pending = audit.new_entry(**entry)
+        self._audit.append(pending)
+        return pending
 
     def claim(self, event_id: str, handler: str) -> bool:
         """Record that `handler` processed `event_id`; False when it already had (a redelivery)."""
@@ -113,21 +151,42 @@ class UnitOfWork:
         ).scalar()
         return inserted is not None
 
+    def flush_records(self) -> None:
+        """Write the collected audit entries and outbox rows: link the entries (locks their chains), then
+        one round trip inserts both and notifies the relay (PostgreSQL delivers it only on commit)."""
+        if not (self._outbox or self._audit):
+            return
+        s = self.session
+        params: dict[str, Any] = {}
+        parts: list[str] = []
+        if self._audit:
+            linked = audit.link(s, self.service, self._audit)
+            parts.append(audit.insert_sql(self.service, linked, params, audit.chained(s, self.service)))
+        if self._outbox:
+            rows = []
+            for i, row in enumerate(self._outbox):
+                rows.append(f"(%(o{i}_event_id)s, %(o{i}_type)s, %(o{i}_version)s, %(o{i}_occurred_at)s,"
+                            f" CAST(%(o{i}_envelope)s AS jsonb))")
+                params.update({f"o{i}_{k}": v for k, v in row.items()})
+            parts.append(f"INSERT INTO {self.service}.outbox (event_id, type, version, occurred_at, envelope)"
+                         f" VALUES {', '.join(rows)}")
+            parts.append(f"NOTIFY outbox_{self.service}")  # wakes the relay at once
+        audit.driver(s).exec_driver_sql("; ".join(parts), params)
+        self._outbox, self._audit = [], []
+
     def commit(self) -> None:
         if self._session is None:
             return
-        if self._notify:
-            # delivered by PostgreSQL only if the transaction commits: wakes the relay at once
-            self._session.execute(text("SELECT pg_notify(:ch, '')"), {"ch": f"outbox_{self.service}"})
-            self._notify = False
+        self.flush_records()
         self._session.commit()
 
     def rollback(self) -> None:
         if self._session is not None:
             self._session.rollback()
-        self._notify = False
+        self._outbox, self._audit = [], []
 
     def close(self) -> None:
+        self._outbox, self._audit = [], []
         if self._session is not None:
             self._session.rollback()
             self._session.close()

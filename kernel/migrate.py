@@ -53,3 +53,21 @@ def create_baseline(op: object, metadata: object, schema: str, tables: list[str]
     chosen = None if names is None else [metadata.tables[f"{schema}.{n}"] for n in names]  # type: ignore[attr-defined]
     metadata.create_all(bind, tables=chosen)  # type: ignore[attr-defined]
     bind.exec_driver_sql(APPEND_ONLY_TRIGGER.format(schema=schema))
+
+
+AUDIT_CHAINS = """
+ALTER TABLE {schema}.audit_log ADD COLUMN IF NOT EXISTS chain varchar(128) NOT NULL DEFAULT 'main';
+CREATE INDEX IF NOT EXISTS audit_log_chain ON {schema}.audit_log (chain, id);
+CREATE UNIQUE INDEX IF NOT EXISTS audit_log_chain_link ON {schema}.audit_log (chain, prev_hash);
+CREATE OR REPLACE FUNCTION {schema}.audit_head(k text) RETURNS text LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  -- plpgsql, volatile: reads with a snapshot taken now, after the caller locked the chain (kernel.audit.link)
+  RETURN (SELECT hash FROM {schema}.audit_log WHERE chain = k ORDER BY id DESC LIMIT 1);
+END $$;
+"""
+
+
+def add_audit_chains(op: object, schema: str) -> None:
+    """Per-stream audit chains (kernel.audit): the `chain` column (entries so far stay in `main`), its index, one
+    link per predecessor, and `audit_head()`. Idempotent; one line in a service's migration."""
+    op.get_bind().exec_driver_sql(AUDIT_CHAINS.format(schema=schema))  # type: ignore[attr-defined]

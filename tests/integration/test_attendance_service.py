@@ -172,3 +172,74 @@ def test_a_students_sessions_are_those_of_their_roster(rpc, world):
     assert [s["ref"] for s in mine["items"]] == ["at9:lec:1"] and mine["next_cursor"]
     rest = rpc.attendance.list_sessions(student="AT9S4", limit=10, cursor=mine["next_cursor"])
     assert [s["ref"] for s in rest["items"]] == ["at9:lec:2"] and rest["next_cursor"] is None
+
+
+def grading_event(event_type: str, payload: dict) -> None:
+    """Publish an event as grading's relay would (its envelope, on its exchange)."""
+    from nameko.standalone.events import event_dispatcher
+
+    from kernel.clock import real_now
+    from kernel.events import new_event
+
+    envelope = new_event("grading", event_type, payload, real_now(), actor="AT9O1", institution="oshtu").to_wire()
+    dispatch = event_dispatcher({"AMQP_URI": os.environ["EJOURNAL_AMQP_URI"], "serializer": "json"})
+    dispatch("grading", event_type, envelope)
+    dispatch("grading", event_type, envelope)  # a redelivery: claimed once
+
+
+def test_an_executed_correction_sets_the_mark_once_with_its_approval_003_4_4_2(rpc, world):
+    sid = world["ids"]["at9:lec:2"]
+    rpc.attendance.record_marks(sid, [{"student": "AT9S4", "status": "absent"}], "AT9T1")
+    grading_event("correction.executed", {"id": 1, "target": {"kind": "grade", "assessment": 1, "student": "AT9S4"},
+                                          "value": 5, "actor": "AT9O1", "approval": "correction 1", "reason": "x"})
+    grading_event("correction.executed", {"id": 2, "target": {"kind": "attendance", "session": sid,
+                                                              "student": "AT9S4"},
+                                          "value": "present", "actor": "AT9O1", "approval": "correction 2",
+                                          "reason": "the paper list shows the student"})
+
+    def corrected():
+        marks = {m["student"]: (m["status"], m["source"]) for m in rpc.attendance.get_session(sid)["marks"]}
+        return marks.get("AT9S4") == ("present", "correction")
+
+    eventually(corrected, timeout=20)
+    trail = [e for e in rpc.attendance.audit_entries(entity="mark", student="AT9S4") if e["approval"]]
+    assert [(e["action"], e["old"], e["new"], e["approval"], e["actor"]) for e in trail] == [
+        ("corrected", "absent", "present", "correction 2", "AT9O1")]
+    assert rpc.attendance.audit_verify()["ok"]
+
+
+def test_an_archived_year_refuses_marks_topics_and_checkins_rules_9(rpc, world):
+    sid = world["ids"]["at9:lec:1"]
+    day = world["at"](1, "08:00").date()
+    grading_event("year.closed", {"year": "1999-2000", "starts": day.isoformat(), "ends": day.isoformat(),
+                                  "actor": "AT9O1"})
+    try:
+        eventually(lambda: remote_code(rpc.attendance.set_topic, sid, "Тема", None, "AT9T1") == "locked",
+                   timeout=20)
+        raises("locked", rpc.attendance.record_marks, sid, [{"student": "AT9S2", "status": "absent"}], "AT9T1")
+        raises("locked", rpc.attendance.checkin, sid, "AT9S2", "10.0.0.2", "phone-2",
+               world["at"](1, "08:01").isoformat())
+        view = rpc.attendance.record_marks(sid, [{"student": "AT9S2", "status": "absent"}], "AT9C1", "commission")
+        assert {m["student"]: m["status"] for m in view["marks"]}.get("AT9S2") == "absent"
+    finally:
+        admin_sql("DELETE FROM attendance.closed_year WHERE year = '1999-2000'")
+
+
+def remote_code(call, *args):
+    try:
+        call(*args)
+    except RemoteError as exc:
+        error = remote(exc)
+        return error.code if error is not None else None
+    return None
+
+
+def admin_sql(statement: str) -> None:
+    from kernel.config import settings
+
+    cfg = settings()
+    conn = psycopg2.connect(host=cfg.pg_host, port=cfg.pg_port, dbname=cfg.db_name, user=cfg.admin_role,
+                            password=cfg.pg_admin_password)
+    with conn, conn.cursor() as cur:
+        cur.execute(statement)
+    conn.close()

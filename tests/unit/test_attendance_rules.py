@@ -338,3 +338,63 @@ def test_a_session_with_marks_cannot_move_and_a_ref_keeps_its_class():
         domain.check_timetable(timetable({"ref": "a", "kind": "lab", "subgroup": "1", "teacher": "T2"}),
                                known(a=stored), OSHTU)
     assert list(err.value.errors) == ["sessions[0].ref"]
+
+
+# -- executed late corrections (003 §4.4.2) and the archived year (RULES.md §9) --------------------------------
+
+
+def test_an_executed_correction_sets_the_mark_it_names_whatever_the_classifier_roles_003_4_4_2():
+    changes = domain.decide_marks(OSHTU, domain.CORRECTION, [{"student": "S1", "status": "present"}], ROSTER,
+                                  {"S1": Mark("absent", "teacher")})
+    assert changes == [Change("S1", "absent", "present")]
+    assert domain.source_for(OSHTU, domain.CORRECTION, "present") == "correction"
+    excused = domain.decide_marks(OSHTU, domain.CORRECTION, [{"student": "S1", "status": "excused"}], ROSTER,
+                                  {"S1": Mark("sick", "excuse")})
+    assert excused == [Change("S1", "sick", "excused")], "it rests on its approval, not on the classifier's roles"
+
+
+def test_a_correction_still_names_only_classifier_keys_and_roster_students():
+    with pytest.raises(ValidationFailed):
+        domain.decide_marks(OSHTU, domain.CORRECTION, [{"student": "S1", "status": "nonsense"}], ROSTER, {})
+    with pytest.raises(ValidationFailed):
+        domain.decide_marks(OSHTU, domain.CORRECTION, [{"student": "S9", "status": "present"}], ROSTER, {})
+
+
+def test_a_redelivered_correction_changes_nothing():
+    assert domain.decide_marks(OSHTU, domain.CORRECTION, [{"student": "S1", "status": "present"}], ROSTER,
+                               {"S1": Mark("present", "correction")}) == []
+
+
+def test_a_teacher_cannot_undo_a_corrected_excused_mark_but_may_change_a_corrected_absence():
+    with pytest.raises(Forbidden):
+        domain.decide_marks(OSHTU, "teacher", [{"student": "S1", "status": "present"}], ROSTER,
+                            {"S1": Mark("excused", "correction")})
+    assert domain.decide_marks(OSHTU, "teacher", [{"student": "S1", "status": "present"}], ROSTER,
+                               {"S1": Mark("absent", "correction")}) == [Change("S1", "absent", "present")]
+
+
+YEAR = domain.ClosedYear("2026-2027", date(2026, 9, 1), date(2027, 8, 31))
+
+
+def test_an_archived_year_refuses_changes_to_its_sessions_rules_9():
+    for role in ("teacher", domain.CORRECTION, "checkin", "directorate", "makeup", None):
+        reason = domain.year_lock([YEAR], date(2026, 10, 5), role=role)
+        assert reason and "2026-2027" in reason, role
+
+
+def test_an_appeal_decision_passes_an_archived_year_rules_9():
+    assert domain.year_lock([YEAR], date(2026, 10, 5), role=domain.COMMISSION) is None
+
+
+def test_the_archived_year_covers_its_first_and_last_day_only():
+    assert domain.year_lock([YEAR], date(2026, 9, 1)) is not None
+    assert domain.year_lock([YEAR], date(2027, 8, 31)) is not None
+    assert domain.year_lock([YEAR], date(2026, 8, 31)) is None
+    assert domain.year_lock([YEAR], date(2027, 9, 1)) is None
+    assert domain.year_lock([], date(2026, 10, 5)) is None
+
+
+def test_an_excuse_range_reaching_into_an_archived_year_is_refused_rules_9():
+    assert domain.year_lock([YEAR], date(2027, 8, 25), date(2027, 9, 5)) is not None
+    assert domain.year_lock([YEAR], date(2026, 8, 20), date(2026, 9, 1)) is not None
+    assert domain.year_lock([YEAR], date(2027, 9, 1), date(2027, 9, 5)) is None

@@ -16,6 +16,11 @@
   but flagged. Approval turns the range's `absent` marks into the excuse's status.
 - QR check-in (the system's default, preset `checkin`): only from the roster, only inside the window around the
   start, from the allowed networks; one device checking in several students is flagged for the teacher.
+- A late correction (003 §4.4.2) executed by grading sets the mark it names whatever the classifier's roles say:
+  it rests on its approval chain. A mark set so changes only by whoever may set its status, or by another
+  correction or an appeal decision.
+- An archived academic year (RULES.md §9) refuses every change to its sessions' marks, topics, check-ins and
+  excuses; only an appeal decision (commission) passes.
 """
 
 from __future__ import annotations
@@ -30,7 +35,11 @@ from identity.domain import Errors
 from kernel.errors import Conflict, Forbidden, ValidationFailed, WindowClosed
 from kernel.policy import CHECKIN, MAKEUP, Policy
 
-SOURCES = ("teacher", "checkin", "excuse", "makeup")
+SOURCES = ("teacher", "checkin", "excuse", "makeup", "correction")
+CORRECTION = "correction"  # a mark written by an executed late correction (003 §4.4.2)
+COMMISSION = "commission"  # an appeal decision (003 §6.3): the one writer an archived year admits
+APPROVED = (CORRECTION, COMMISSION)  # writers whose change rests on an approval, not on the classifier's roles
+PROTECTED_SOURCES = ("excuse", "makeup", "correction")
 ABSENT = "absent"
 PRESENT = "present"
 MAX_EXCUSE_DAYS = 366
@@ -205,6 +214,8 @@ class Change:
 
 
 def source_for(policy: Policy, role: str, status: str) -> str:
+    if role == CORRECTION:
+        return "correction"
     if role == MAKEUP:
         return "makeup"
     if role == CHECKIN:
@@ -215,9 +226,10 @@ def source_for(policy: Policy, role: str, status: str) -> str:
 
 
 def may_replace(policy: Policy, role: str, current: Mark) -> bool:
-    """A mark backed by a document or a make-up (003 §4.2.4, §5.4.2) changes only by whoever may set it; a
-    completed make-up may close an absence it applies to (003 §5.2.2: excused absences are made up too)."""
-    if current.source not in ("excuse", "makeup"):
+    """A mark backed by a document, a make-up or a correction (003 §4.2.4, §5.4.2, §4.4.2) changes only by whoever
+    may set it, or by another approved change; a completed make-up may close an absence it applies to (003 §5.2.2:
+    excused absences are made up too)."""
+    if current.source not in PROTECTED_SOURCES or role in APPROVED:
         return True
     if policy.may_set(role, current.status):
         return True
@@ -241,7 +253,7 @@ def decide_marks(policy: Policy, role: str, marks: Sequence[Mapping[str, str]], 
             seen[m["student"]] = i
     reject(errors)
     for i, m in enumerate(marks):
-        if not policy.may_set(role, m["status"]):
+        if role not in APPROVED and not policy.may_set(role, m["status"]):
             who = ", ".join(policy.code(m["status"]).set_by)
             message = f"a {role} may not set {m['status']!r} (set by: {who})"
             raise Forbidden(f"marks[{i}].status: {message}", {f"marks[{i}].status": [message]})
@@ -271,6 +283,29 @@ def entry_late(policy: Policy, starts_at: datetime, first_entry_at: datetime) ->
     a window without a time bound is never late."""
     deadline = entry_deadline(policy, starts_at)
     return deadline is not None and first_entry_at > deadline
+
+
+# -- the archived year (RULES.md §9) --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClosedYear:
+    year: str
+    starts: date
+    ends: date  # inclusive
+
+
+def year_lock(closed: Iterable[ClosedYear], first: date, last: date | None = None,
+              role: str | None = None) -> str | None:
+    """Why a change to sessions dated in [first, last] (one day when `last` is None) is refused (409 locked),
+    or None: a closed academic year admits only an appeal decision (role commission)."""
+    if role == COMMISSION:
+        return None
+    last = first if last is None else last
+    for y in sorted(closed, key=lambda y: y.starts):
+        if y.starts <= last and first <= y.ends:
+            return f"the academic year {y.year} is archived: only an appeal decision changes it (RULES.md §9)"
+    return None
 
 
 # -- QR check-in (preset `checkin`) ------------------------------------------------------------------------

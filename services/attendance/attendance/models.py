@@ -110,7 +110,19 @@ class Excuse(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
-# -- read models, fed by identity's events -------------------------------------------------------------------
+# -- read models, fed by identity's and grading's events ----------------------------------------------------
+
+
+class ClosedYear(Base):
+    """An academic year grading has archived (its `year.closed`): marks, topics, check-ins and excuses of the
+    sessions dated inside it change only by an appeal decision (RULES.md §9)."""
+
+    __tablename__ = "closed_year"
+    year: Mapped[str] = mapped_column(String(9), primary_key=True)  # 2026-2027
+    starts: Mapped[date] = mapped_column(Date)
+    ends: Mapped[date] = mapped_column(Date)  # inclusive
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class GroupUnit(Base):

@@ -24,6 +24,7 @@ from attendance import domain
 from attendance.models import (
     Assignment,
     Checkin,
+    ClosedYear,
     Discipline,
     Enrolment,
     Excuse,
@@ -41,10 +42,11 @@ from attendance.schemas import (
     TopicSchema,
 )
 from identity.domain import Errors, flatten_marshmallow
+from kernel.clock import OFFSET_SQL
 from kernel.config import settings
 from kernel.consumer import handles
 from kernel.db import Database
-from kernel.errors import DomainError, NotFound, ValidationFailed
+from kernel.errors import Locked, NotFound, ValidationFailed
 from kernel.events import Envelope
 from kernel.policy import MAKEUP, Policy, load_preset
 from kernel.service import ServiceBase
@@ -53,6 +55,22 @@ MAX_LIMIT = 500
 REFERENCE_GRACE_S = 3.0  # how long a timetable naming unknown groups or load waits for identity's events
 SCHEDULED = ("id", "ref", "term", "discipline", "group", "subgroup", "kind", "teacher", "starts_at", "minutes",
              "room")
+
+# the check-in's whole read in one statement: the session (locked FOR KEY SHARE: a teacher's write waits, other
+# check-ins do not), the student's periods in its group, the archived years, the mark and check-in already there,
+# and the simulation clock
+CHECKIN_READ_SQL = text(f"""
+SELECT s.id, s.term, s.discipline, s."group", s.subgroup, s.kind, s.teacher, s.starts_at, s.late, s.first_entry_at,
+       e."group" AS e_group, e.subgroup AS e_subgroup, e.starts, e.ends,
+       (SELECT status FROM attendance.mark WHERE session = s.id AND student = :student) AS before,
+       EXISTS (SELECT 1 FROM attendance.checkin WHERE session = s.id AND student = :student) AS done,
+       (SELECT json_agg(json_build_array(y.year, y.starts, y.ends)) FROM attendance.closed_year y) AS closed,
+       {OFFSET_SQL} AS clock_offset
+FROM attendance.session s
+LEFT JOIN attendance.enrolment e ON e.student = :student AND e."group" = s."group"
+WHERE s.id = :session
+FOR KEY SHARE OF s
+""")
 
 CHECKIN_SQL = text("""
 WITH c AS (
@@ -64,9 +82,13 @@ WITH c AS (
   SELECT session, :student, :status, 'checkin', :student, :at FROM c
   ON CONFLICT DO NOTHING RETURNING status
 )
-SELECT (SELECT count(*) FROM c) AS checked, (SELECT count(*) FROM m) AS marked,
-       (SELECT status FROM attendance.mark WHERE session = :session AND student = :student) AS before
+SELECT (SELECT count(*) FROM c) AS checked, (SELECT count(*) FROM m) AS marked
 """)
+
+
+def session_chain(session_id: int) -> str:
+    """The audit chain of a session: its marks, check-ins and topic (kernel.audit: one chain per stream)."""
+    return f"session:{session_id}"
 
 
 def policy() -> Policy:
@@ -206,6 +228,14 @@ class AttendanceService(ServiceBase):
             raise NotFound(f"no session {session_id}")
         return row
 
+    def _closed_years(self) -> list[domain.ClosedYear]:
+        return [domain.ClosedYear(y.year, y.starts, y.ends) for y in self.db.session.scalars(select(ClosedYear))]
+
+    def _check_year(self, pol: Policy, first: date, last: date | None = None, role: str | None = None) -> None:
+        reason = domain.year_lock(self._closed_years(), first, last, role)
+        if reason:
+            raise Locked(reason)
+
     def _roster(self, pol: Policy, row: Session) -> list[str]:
         periods = self.db.session.execute(select(Enrolment.student, Enrolment.group, Enrolment.subgroup,
                                                  Enrolment.starts, Enrolment.ends)
@@ -280,6 +310,7 @@ class AttendanceService(ServiceBase):
                   "updated": len(plan.changed), "unchanged": len(plan.unchanged)}
         if plan.new or plan.changed:
             uow.audit(entity="timetable", entity_id=term["code"], action="imported", actor=actor,
+                      chain=f"timetable:{term['code']}",
                       new={k: result[k] for k in ("created", "updated", "unchanged")})
         uow.commit()
         return result
@@ -347,6 +378,7 @@ class AttendanceService(ServiceBase):
         pol = policy()
         uow = self.db
         row = self._session(session_id, lock=True)
+        self._check_year(pol, domain.session_day(pol, row.starts_at))
         old = {k: getattr(row, k) for k in values}
         if old != values:
             for k, v in values.items():
@@ -354,7 +386,7 @@ class AttendanceService(ServiceBase):
             uow.session.flush()
             uow.emit("topic.recorded", _topic_event(pol, row, actor, on_behalf_of), actor=actor)
             uow.audit(entity="session", entity_id=str(row.id), action=action, actor=actor,
-                      on_behalf_of=on_behalf_of, old=old, new=values)
+                      on_behalf_of=on_behalf_of, old=old, new=values, chain=session_chain(row.id))
             uow.commit()
         return self._view(pol, row)
 
@@ -366,15 +398,25 @@ class AttendanceService(ServiceBase):
             raise _invalid("marks", "a list of {student, status}")
         wanted = _load(MarkSchema(many=True), marks, "marks")
         pol = policy()
+        row = self._session(session_id, lock=True)  # one writer per session: check-ins wait (FOR KEY SHARE)
+        self._write_marks(pol, row, wanted, actor=actor, role=role, on_behalf_of=on_behalf_of, reason=reason)
+        self.db.commit()
+        return self._view(pol, row)
+
+    def _write_marks(self, pol: Policy, row: Session, wanted: list[dict[str, Any]], *, actor: str, role: str,
+                     on_behalf_of: str | None, reason: str | None, approval: str | None = None) -> None:
+        """The one audited path every mark a person sets takes (a teacher, a substitute, a make-up, an executed
+        correction); `row` is locked by the caller, who commits."""
         uow = self.db
         s = uow.session
-        row = self._session(session_id, lock=True)  # one writer per session: check-ins wait (FOR KEY SHARE)
+        self._check_year(pol, domain.session_day(pol, row.starts_at), role=role)
         stored = {m.student: m for m in s.scalars(select(Mark).where(Mark.session == row.id))}
         changes = domain.decide_marks(pol, role, wanted, self._roster(pol, row),
                                       {k: domain.Mark(m.status, m.source) for k, m in stored.items()})
         now = uow.now()
-        first = row.first_entry_at is None and bool(wanted) and role != MAKEUP
-        if first:  # the teacher's first entry (003 §4.2.1); a make-up is not the entry of attendance
+        # the teacher's first entry (003 §4.2.1); a make-up or a correction is not the entry of attendance
+        first = row.first_entry_at is None and bool(wanted) and role not in (MAKEUP, *domain.APPROVED)
+        if first:
             row.first_entry_at = now
             row.late = domain.entry_late(pol, row.starts_at, now)
         if changes:
@@ -391,12 +433,12 @@ class AttendanceService(ServiceBase):
         if changes or first:
             source = domain.source_for(pol, role, changes[0].new) if changes else "teacher"
             uow.emit("marks.recorded", _marks_event(pol, row, changes, actor=actor, on_behalf_of=on_behalf_of,
-                                                    source=source, reason=reason), actor=actor)
+                                                    source=source, reason=reason, approval=approval), actor=actor)
+        action = "corrected" if role == domain.CORRECTION else "recorded"
         for c in changes:
-            uow.audit(entity="mark", entity_id=f"{row.id}:{c.student}", action="recorded", actor=actor,
-                      on_behalf_of=on_behalf_of, student=c.student, old=c.old, new=c.new, reason=reason)
-        uow.commit()
-        return self._view(pol, row)
+            uow.audit(entity="mark", entity_id=f"{row.id}:{c.student}", action=action, actor=actor,
+                      on_behalf_of=on_behalf_of, student=c.student, old=c.old, new=c.new, reason=reason,
+                      approval=approval, chain=session_chain(row.id))
 
     # -- QR check-in: the hot path (a handful of statements, one commit) ----------------------------------------
     @rpc
@@ -405,20 +447,16 @@ class AttendanceService(ServiceBase):
         args = _checkin_args(student, address, device)
         pol = policy()
         uow = self.db
-        s = uow.session
         sid = _id(session_id, "session")
-        found = s.execute(
-            select(Session.id, Session.term, Session.discipline, Session.group, Session.subgroup, Session.kind,
-                   Session.teacher, Session.starts_at, Session.late, Session.first_entry_at,
-                   Enrolment.group.label("e_group"), Enrolment.subgroup.label("e_subgroup"),
-                   Enrolment.starts, Enrolment.ends)
-            .outerjoin(Enrolment, and_(Enrolment.student == args["student"], Enrolment.group == Session.group))
-            .where(Session.id == sid)
-            .with_for_update(key_share=True, of=Session)
-        ).all()
+        found = uow.execute(CHECKIN_READ_SQL, {"session": sid, "student": args["student"]}).all()
         if not found:
             raise NotFound(f"no session {session_id}")
         row = found[0]
+        uow.now_from_offset(row.clock_offset)
+        if row.done:  # a repeat scan is a no-op, whenever it comes
+            uow.rollback()
+            return {"session": sid, "student": args["student"], "status": row.before or domain.PRESENT,
+                    "already": True}
         periods = [domain.Period(r.e_group, r.e_subgroup, r.starts, r.ends) for r in found if r.e_group]
         if now_iso:
             try:
@@ -429,36 +467,35 @@ class AttendanceService(ServiceBase):
                 raise _invalid("now", "needs a UTC offset")
         else:
             at = uow.now()
-        try:
-            domain.check_checkin(pol, periods, row.group, row.subgroup, row.starts_at, at, args["address"])
-        except DomainError:
-            done = s.get(Checkin, (sid, args["student"]))
-            if done is None:
-                raise
-            mark = s.get(Mark, (sid, args["student"]))
-            return {"session": sid, "student": args["student"], "status": mark.status if mark else domain.PRESENT,
-                    "already": True}
-        result = s.execute(CHECKIN_SQL, {"session": sid, "student": args["student"], "at": at,
-                                         "address": args["address"], "device": args["device"],
-                                         "status": domain.PRESENT}).one()
-        if not result.checked:
+        closed = [domain.ClosedYear(y, date.fromisoformat(a), date.fromisoformat(b)) for y, a, b in row.closed or ()]
+        reason = domain.year_lock(closed, domain.session_day(pol, row.starts_at), role=domain.CHECKIN)
+        if reason:
+            raise Locked(reason)
+        domain.check_checkin(pol, periods, row.group, row.subgroup, row.starts_at, at, args["address"])
+        result = uow.execute(CHECKIN_SQL, {"session": sid, "student": args["student"], "at": at,
+                                           "address": args["address"], "device": args["device"],
+                                           "status": domain.PRESENT}).one()
+        if not result.checked:  # the same student's other scan got there first
             uow.rollback()
-            return {"session": sid, "student": args["student"], "status": result.before or domain.PRESENT,
+            return {"session": sid, "student": args["student"], "status": row.before or domain.PRESENT,
                     "already": True}
+        chain = session_chain(sid)
         if result.marked:
             change = domain.Change(args["student"], None, domain.PRESENT)
             uow.emit("marks.recorded", _marks_event(pol, row, [change], actor=args["student"], on_behalf_of=None,
                                                     source="checkin"), actor=args["student"])
             uow.audit(entity="mark", entity_id=f"{sid}:{args['student']}", action="checkin",
                       actor=args["student"], student=args["student"], old=None, new=domain.PRESENT,
-                      reason=f"QR check-in from {args['address'] or '?'}, device {args['device'] or '?'}")
+                      reason=f"QR check-in from {args['address'] or '?'}, device {args['device'] or '?'}",
+                      chain=chain)
         else:  # a mark was there already: the teacher's mark wins, the check-in is kept for the record
             uow.audit(entity="checkin", entity_id=f"{sid}:{args['student']}", action="checkin",
                       actor=args["student"], student=args["student"],
-                      new={"address": args["address"], "device": args["device"], "mark": result.before})
+                      new={"address": args["address"], "device": args["device"], "mark": row.before},
+                      chain=chain)
         uow.commit()
         return {"session": sid, "student": args["student"],
-                "status": domain.PRESENT if result.marked else result.before, "already": False}
+                "status": domain.PRESENT if result.marked else row.before, "already": False}
 
     @rpc
     def live_roster(self, session_id: int) -> dict[str, Any]:
@@ -489,6 +526,7 @@ class AttendanceService(ServiceBase):
         s = uow.session
         known = s.scalar(select(Enrolment.id).where(Enrolment.student == values["student"]).limit(1)) is not None
         domain.check_excuse(pol, values, student_known=known, actor=actor, role=role)
+        self._check_year(pol, values["from_"], values["to"], role=role)
         now = uow.now()
         row = Excuse(student=values["student"], from_=values["from_"], to=values["to"], kind=values["kind"],
                      document=values["document"], filed_by=actor, filed_at=now,
@@ -498,7 +536,7 @@ class AttendanceService(ServiceBase):
         view = _excuse_view(pol, row)
         uow.emit("excuse.filed", view, actor=actor)
         uow.audit(entity="excuse", entity_id=str(row.id), action="filed", actor=actor, student=row.student,
-                  new=view)
+                  new=view, chain=f"excuse:{row.id}")
         uow.commit()
         return view
 
@@ -511,6 +549,7 @@ class AttendanceService(ServiceBase):
         if row is None:
             raise NotFound(f"no excuse {excuse_id}")
         domain.check_decision(row.state)
+        self._check_year(pol, row.from_, row.to)
         now = uow.now()
         approval = f"excuse {row.id}"
         changed: list[dict[str, Any]] = []
@@ -546,9 +585,10 @@ class AttendanceService(ServiceBase):
         uow.emit("excuse.decided", {**view, "changes": changed}, actor=actor)
         for c in changed:
             uow.audit(entity="mark", entity_id=f"{c['session']}:{c['student']}", action="excused", actor=actor,
-                      student=c["student"], old=c["old"], new=c["new"], reason=note, approval=approval)
+                      student=c["student"], old=c["old"], new=c["new"], reason=note, approval=approval,
+                      chain=session_chain(c["session"]))
         uow.audit(entity="excuse", entity_id=str(row.id), action=row.state, actor=actor, student=row.student,
-                  old="pending", new=row.state, reason=note)
+                  old="pending", new=row.state, reason=note, chain=f"excuse:{row.id}")
         uow.commit()
         return {**view, "changes": changed}
 
@@ -643,3 +683,41 @@ class AttendanceService(ServiceBase):
             s.add(Assignment(**key))
         elif not p.get("active", True) and row is not None:
             s.delete(row)
+
+    # -- grading's events: executed corrections, the archived year ---------------------------------------------
+    @handles("grading", "correction.executed")
+    def on_correction_executed(self, event: Envelope) -> None:
+        """An approved late correction of a mark (003 §4.4.2): the same audited path as a teacher's marks, with
+        the approval named; a correction of a grade is grading's own. A redelivery is claimed once (`handles`)
+        and would change nothing anyway (the mark already has the value)."""
+        p = event.payload
+        target = p.get("target") or {}
+        if target.get("kind") != "attendance":
+            return
+        pol = policy()
+        row = self._session(target.get("session"), lock=True)
+        self._write_marks(pol, row, [{"student": target.get("student"), "status": p.get("value")}],
+                          actor=p.get("actor") or event.actor or "grading", role=domain.CORRECTION,
+                          on_behalf_of=None, reason=p.get("reason"),
+                          approval=p.get("approval") or f"correction {p.get('id')}")
+
+    @handles("grading", "year.closed")
+    def on_year_closed(self, event: Envelope) -> None:
+        p = event.payload
+        s = self.db.session
+        if s.get(ClosedYear, p["year"]) is None:
+            closed_at = p.get("closed_at") or event.occurred_at
+            s.add(ClosedYear(year=p["year"], starts=date.fromisoformat(p["starts"]), ends=date.fromisoformat(p["ends"]),
+                             closed_by=p.get("actor") or event.actor,
+                             closed_at=datetime.fromisoformat(closed_at) if closed_at else None))
+
+    @handles("makeup", "makeup.completed")
+    def on_makeup_completed(self, event: Envelope) -> None:
+        """A completed make-up turns the absence into `made_up` (003 §5: "отработка аткарылды"), only this way;
+        the same audited path as every mark, with the make-up named as the approval."""
+        p = event.payload
+        pol = policy()
+        row = self._session(p["session"], lock=True)
+        self._write_marks(pol, row, [{"student": p["student"], "status": "made_up"}],
+                          actor=p.get("actor") or event.actor or "makeup", role=MAKEUP, on_behalf_of=None,
+                          reason=p.get("comment"), approval=f"make-up {p['id']}")

@@ -1,4 +1,5 @@
-"""Baseline: the makeup schema's tables."""
+"""Baseline: the makeup schema's tables (make-ups, disputes, commissions, appeals, and the read models fed by
+attendance's and grading's events). Frozen: a table added later comes with its own migration."""
 
 from alembic import op
 
@@ -10,4 +11,6 @@ down_revision = None
 
 
 def upgrade() -> None:
-    create_baseline(op, metadata, SCHEMA)
+    create_baseline(op, metadata, SCHEMA, tables=[
+        "makeup", "dispute", "commission", "appeal", "session_info", "mark", "statement_info", "assessment_info",
+        "grade_pub"])
