@@ -101,7 +101,7 @@ def summarize(answer: object) -> str:
             parts.append(f"{key}={value}")
         elif isinstance(value, int | float):
             parts.append(f"{key}={value}")
-        elif isinstance(value, dict) and value and all(isinstance(v, int) for v in value.values()):
+        elif isinstance(value, dict) and 0 < len(value) <= 12 and all(isinstance(v, int) for v in value.values()):
             parts.extend(f"{key}.{k}={v}" for k, v in value.items())
         elif isinstance(value, dict | list):
             parts.append(f"{key}: {len(value)}")
