@@ -46,6 +46,8 @@ class Relay:
         self.batch = batch
         self.idle_wait = idle_wait
         self.running = True
+        self.measured_at = 0.0
+        self.coalesce = 0.01
         self.db: Any = None
         self.listener: Any = None
         self.amqp: pika.BlockingConnection | None = None
@@ -142,6 +144,7 @@ class Relay:
     def wait_for_work(self) -> None:
         ready, _, _ = select.select([self.listener], [], [], self.idle_wait)
         if ready:
+            time.sleep(self.coalesce)  # let a burst of commits gather into one batch
             self.listener.poll()
             self.listener.notifies.clear()
         if self.amqp is not None:
@@ -155,7 +158,9 @@ class Relay:
                 published = self.publish_batch()
                 backoff = 0.5
                 if published < self.batch:
-                    self.measure()
+                    if time.monotonic() - self.measured_at >= 1.0:  # a metric, not worth a query per event
+                        self.measure()
+                        self.measured_at = time.monotonic()
                     self.wait_for_work()
             except (AMQPError, psycopg2.Error, OSError) as exc:
                 ERRORS.labels(self.service).inc()
