@@ -128,6 +128,7 @@ def test_an_appeal_within_one_working_day_is_decided_by_the_commission_003_6_3(s
             json={"order": "№45-к", "members": ["TP2", "TP3"], "from": "2026-10-01", "to": "2026-12-31"})
     assert r.status_code == 201, r.text
     eventually(lambda: any(x["role"] == "commission" for x in api(stack, "tp2", "GET", "/api/v1/me").json()["roles"]))
+    assert api(stack, "op1", "POST", f"/api/v1/statements/{sid}/close").status_code == 200
     queue = api(stack, "tp2", "GET", "/api/v1/appeals").json()["items"]
     assert appeal.json()["id"] in [a["id"] for a in queue]
     assert api(stack, "tp1", "POST", f"/api/v1/appeals/{appeal.json()['id']}/decision",
@@ -143,3 +144,47 @@ def test_an_appeal_within_one_working_day_is_decided_by_the_commission_003_6_3(s
     eventually(lambda: grade() == 28)
     mine = api(stack, "p3", "GET", "/api/v1/appeals").json()["items"]
     assert mine and mine[0]["state"] == "decided", "the student sees every step"
+    statement = api(stack, "tp1", "GET", f"/api/v1/statements/{sid}").json()
+    assert statement["state"] == "closed"
+    row = next(r for r in statement["rows"] if r["student"] == "P3")
+    assert row["points"] > 21 * 0 and "28" in str(row), "the closed statement's row follows the commission's value"
+    audit = stack.api("GET", "/api/v1/audit?student=P3", stack.admin()).json()["items"]
+    decided = [e for e in audit if e["entity"] == "appeal" and e["action"] == "decided"]
+    assert decided and all(word in str(decided[0]) for word in ("№3", "№45-к", "TP2", "TP3"))
+    changed = [e for e in audit if e["entity"] == "grade" and e["actor"] == "TP2"]
+    assert changed and "№3" in str(changed[-1]["approval"])
+
+
+def test_a_redelivered_completion_leaves_one_result_and_one_audit_entry(stack, course):
+    import json
+
+    import pika
+    from sqlalchemy import create_engine, text
+
+    from kernel.config import settings
+
+    engine = create_engine(settings().admin_url())
+    with engine.connect() as c:
+        envelope = c.execute(text("SELECT envelope FROM makeup.outbox WHERE type = 'makeup.completed' "
+                                  "ORDER BY id DESC LIMIT 1")).scalar()
+    assert envelope is not None
+
+    def counts():
+        audit = stack.api("GET", f"/api/v1/audit?student={envelope['payload']['student']}",
+                          stack.admin()).json()["items"]
+        book = api(stack, "tp1", "GET", f"/api/v1/gradebook?group={GROUP}&discipline=HIS").json()["students"]
+        results = [m for s in book for m in s["makeups"] if m["makeup"] == envelope["payload"]["id"]]
+        return (len([e for e in audit if e.get("approval") == f"make-up {envelope['payload']['id']}"]), len(results))
+
+    before = counts()
+    assert before == (2, 1), "one mark change in attendance, one counted result in grading"
+    connection = pika.BlockingConnection(pika.URLParameters(settings().amqp_uri))
+    channel = connection.channel()
+    for _ in range(2):  # the same event twice, as a broker redelivers it
+        channel.basic_publish("makeup.events", "makeup.completed", json.dumps(envelope).encode(),
+                              pika.BasicProperties(content_type="application/json", delivery_mode=2))
+    connection.close()
+    import time
+
+    time.sleep(3)
+    assert counts() == before
