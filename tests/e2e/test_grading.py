@@ -75,6 +75,10 @@ def test_grades_statement_lock_and_close(stack, course):
     assert api(stack, "tg1", "PUT", f"/api/v1/assessments/{module['id']}/grades",
                json={"grades": [{"student": "G1", "value": 27}, {"student": "G2", "value": 15}]}).status_code == 200
 
+    academic = api(stack, "tg1", "POST", "/api/v1/corrections", json={
+        "target": {"kind": "grade", "assessment": module["id"], "student": "G2"}, "value": 16,
+        "reason": "арифметикалык ката"})
+    assert academic.status_code == 403, "module grades change only by the commission (003 §4.4.3)"
     book = api(stack, "tg1", "GET", f"/api/v1/gradebook?group={GROUP}&discipline=MAT")
     assert book.status_code == 200, book.text
     rows = {s["student"]: s for s in book.json()["students"]}

@@ -31,7 +31,7 @@ from grading.models import (
 from kernel.config import settings
 from kernel.consumer import handles
 from kernel.db import Database
-from kernel.errors import Conflict, Locked, NotFound, ValidationFailed
+from kernel.errors import Conflict, Forbidden, Locked, NotFound, ValidationFailed
 from kernel.events import Envelope
 from kernel.policy import Policy, load_preset
 from kernel.service import ServiceBase
@@ -457,6 +457,11 @@ class GradingService(ServiceBase):
         if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
             raise _invalid("reason", "a written reason of 1..2000 characters (003 §4.4.2)")
         clean = self._check_target(pol, target, value)
+        if clean["kind"] == "grade" and pol.corrections.academic_by == "commission":
+            kind = self._assessment(clean["assessment"]).kind
+            if kind != "current":  # an academic correction (003 §4.4.3): module and final grades
+                raise Forbidden(f"a {kind} grade changes only by an appeal commission's decision and protocol "
+                                "(003 §4.4.3, RULES.md §5); file an appeal instead")
         uow = self.db
         now = uow.now()
         first = pol.corrections.chain[0]
