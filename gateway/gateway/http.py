@@ -19,8 +19,8 @@ from nameko.web.handlers import http
 from prometheus_client import Counter, Histogram
 from werkzeug.wrappers import Request, Response
 
-from identity.domain import flatten_marshmallow
 from kernel.errors import DomainError, PayloadTooLarge, ValidationFailed
+from kernel.validation import flatten_marshmallow
 
 log = logging.getLogger("gateway.http")
 

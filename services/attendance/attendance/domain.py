@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from identity.domain import Errors
-from kernel.errors import Conflict, Forbidden, ValidationFailed, WindowClosed
+from kernel.errors import Conflict, Forbidden, WindowClosed
 from kernel.policy import CHECKIN, MAKEUP, Policy
+from kernel.roster import IMPORTED, Period, enrolled_on, enrolment_periods  # noqa: F401
+from kernel.validation import Errors, reject  # noqa: F401
 
 SOURCES = ("teacher", "checkin", "excuse", "makeup", "correction")
 CORRECTION = "correction"  # a mark written by an executed late correction (003 §4.4.2)
@@ -43,41 +44,10 @@ PROTECTED_SOURCES = ("excuse", "makeup", "correction")
 ABSENT = "absent"
 PRESENT = "present"
 MAX_EXCUSE_DAYS = 366
-IMPORTED = "import"  # identity's basis of a period created by the contingent import, not by an order
 REFERENCES = ("group", "subgroup", "teacher", "discipline")
 
 
-def reject(errors: Errors) -> None:
-    if errors:
-        raise ValidationFailed(errors.detail(), errors.by_field)
-
-
 # -- rosters (003 §2.1: the student list is built from orders) ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Period:
-    group: str
-    subgroup: str | None
-    starts: date
-    ends: date | None  # exclusive; None = current
-
-
-def enrolment_periods(wire: Iterable[Mapping[str, Any]]) -> list[Period]:
-    """A student's periods from identity's `enrolment.changed` (ISO dates, `ends` exclusive or null).
-
-    A student loaded by the contingent import has no admission order: the import date is when the system learned
-    of the student, not when they joined the group (a year may be loaded mid-term). So a first period based on
-    the import covers the dates before it too; every later period starts at its order's date."""
-    periods = sorted(((Period(p["group"], p.get("subgroup"), date.fromisoformat(p["starts"]),
-                              date.fromisoformat(p["ends"]) if p.get("ends") else None), p.get("basis"))
-                      for p in wire), key=lambda pair: pair[0].starts)
-    return [replace(period, starts=date.min) if i == 0 and basis == IMPORTED else period
-            for i, (period, basis) in enumerate(periods)]
-
-
-def enrolled_on(periods: Iterable[Period], day: date) -> Period | None:
-    return next((p for p in periods if p.starts <= day and (p.ends is None or day < p.ends)), None)
 
 
 def on_roster(periods: Iterable[Period], group: str, subgroup: str | None, day: date) -> bool:

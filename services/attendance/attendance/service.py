@@ -16,7 +16,6 @@ from time import monotonic
 from typing import Any
 
 import eventlet
-from marshmallow import Schema, ValidationError
 from nameko.rpc import rpc
 from sqlalchemy import Date, and_, cast, delete, func, insert, or_, select, text, tuple_, update
 
@@ -41,15 +40,18 @@ from attendance.schemas import (
     TimetableSchema,
     TopicSchema,
 )
-from identity.domain import Errors, flatten_marshmallow
 from kernel.clock import OFFSET_SQL
-from kernel.config import settings
 from kernel.consumer import handles
 from kernel.db import Database
 from kernel.errors import Locked, NotFound, ValidationFailed
 from kernel.events import Envelope
-from kernel.policy import MAKEUP, Policy, load_preset
+from kernel.policy import MAKEUP, Policy
 from kernel.service import ServiceBase
+from kernel.validation import invalid as _invalid
+from kernel.validation import load as _load
+from kernel.wire import as_id as _id
+from kernel.wire import iso as _iso
+from kernel.wire import policy
 
 MAX_LIMIT = 500
 REFERENCE_GRACE_S = 3.0  # how long a timetable naming unknown groups or load waits for identity's events
@@ -91,24 +93,6 @@ def session_chain(session_id: int) -> str:
     return f"session:{session_id}"
 
 
-def policy() -> Policy:
-    return load_preset(settings().preset)
-
-
-def _load(schema: Schema, body: Any, prefix: str = "") -> Any:
-    try:
-        return schema.load(body)
-    except ValidationError as exc:
-        flat = flatten_marshmallow(exc.messages, prefix)
-        errors = Errors()
-        errors.by_field = flat
-        raise ValidationFailed(errors.detail(), flat) from None
-
-
-def _invalid(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(f"{field}: {message}", {field: [message]})
-
-
 def _checkin_args(student: Any, address: Any, device: Any) -> dict[str, Any]:
     """The check-in's arguments, checked by hand: the hot path skips building a marshmallow schema."""
     args = {"student": student, "address": address or None, "device": device or None}  # "" = unknown
@@ -119,17 +103,6 @@ def _checkin_args(student: Any, address: Any, device: Any) -> dict[str, Any]:
         if not isinstance(value, str) or not value or len(value) > longest:
             raise _invalid(field, f"a string of 1..{longest} characters" + ("" if required else " or null"))
     return args
-
-
-def _iso(pol: Policy, value: datetime | None) -> str | None:
-    return pol.local(value).isoformat() if value is not None else None
-
-
-def _id(value: Any, what: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise NotFound(f"no {what} {value!r}") from None
 
 
 def _encode_cursor(*parts: Any) -> str:

@@ -18,27 +18,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
-from identity.domain import Errors
-from kernel.errors import Conflict, Forbidden, ValidationFailed
+from kernel.errors import Conflict, Forbidden
 from kernel.policy import Policy
+from kernel.roster import IMPORTED, Period, enrolled_on, enrolment_periods  # noqa: F401
+from kernel.validation import Errors, reject  # noqa: F401
 
 KINDS = ("current", "module1", "module2", "final")
 STATEMENT_STATES = ("open", "posted", "closed")
 COMMISSION = "commission"  # an appeal decision (003 §6.3): the one writer a closed statement or year admits
 CORRECTION = "correction"  # a grade written by an executed late correction (003 §4.4.2)
-IMPORTED = "import"  # identity's basis of a period created by the contingent import, not by an order
 # The window that dates a grade's entry, by assessment kind (RULES.md §5 rows "current/module/final grade").
 ENTRY_WINDOW = {"current": "grade_entry", "module1": "module_grade_entry", "module2": "module_grade_entry",
                 "final": "final_grade_entry"}
-
-
-def reject(errors: Errors) -> None:
-    if errors:
-        raise ValidationFailed(errors.detail(), errors.by_field)
 
 
 def number(value: float) -> float | int:
@@ -47,24 +42,6 @@ def number(value: float) -> float | int:
 
 
 # -- rosters (from identity's enrolment periods; `ends` exclusive) --------------------------------------------
-
-
-@dataclass(frozen=True)
-class Period:
-    group: str
-    subgroup: str | None
-    starts: date
-    ends: date | None
-
-
-def enrolment_periods(wire: Iterable[Mapping[str, Any]]) -> list[Period]:
-    """A student's periods from `enrolment.changed`. A first period created by the contingent import covers the
-    dates before the import too (a year may be loaded mid-term); later periods start at their order's date."""
-    pairs = sorted(((Period(p["group"], p.get("subgroup"), date.fromisoformat(p["starts"]),
-                            date.fromisoformat(p["ends"]) if p.get("ends") else None), p.get("basis"))
-                    for p in wire), key=lambda pair: pair[0].starts)
-    return [replace(period, starts=date.min) if i == 0 and basis == IMPORTED else period
-            for i, (period, basis) in enumerate(pairs)]
 
 
 def on_roster(periods: Iterable[Period], group: str, day: date) -> bool:

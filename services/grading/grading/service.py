@@ -28,32 +28,16 @@ from grading.models import (
     Session,
     Statement,
 )
-from kernel.config import settings
 from kernel.consumer import handles
 from kernel.db import Database
 from kernel.errors import Conflict, Forbidden, Locked, NotFound, ValidationFailed
 from kernel.events import Envelope
-from kernel.policy import Policy, load_preset
+from kernel.policy import Policy
 from kernel.service import ServiceBase
-
-
-def policy() -> Policy:
-    return load_preset(settings().preset)
-
-
-def _invalid(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(f"{field}: {message}", {field: [message]})
-
-
-def _iso(pol: Policy, value: datetime | None) -> str | None:
-    return pol.local(value).isoformat() if value is not None else None
-
-
-def _id(value: Any, what: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise NotFound(f"no {what} {value!r}") from None
+from kernel.validation import invalid as _invalid
+from kernel.wire import as_id as _id
+from kernel.wire import iso as _iso
+from kernel.wire import policy
 
 
 def _date(value: Any, field: str) -> date:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from kernel.validation import Errors, flatten_marshmallow  # noqa: F401 - part of this module's interface
+
 # Which kind of org unit each role's scope names (API.md "Roles"); None = no scope.
 SCOPE_KIND: dict[str, str | None] = {
     "it_admin": None,
@@ -38,39 +40,6 @@ class Known:
     current_group: dict[str, str] = field(default_factory=dict)  # student -> group
     teachers: set[str] = field(default_factory=set)
     disciplines: set[str] = field(default_factory=set)
-
-
-class Errors:
-    def __init__(self) -> None:
-        self.by_field: dict[str, list[str]] = {}
-
-    def add(self, path: str, message: str) -> None:
-        self.by_field.setdefault(path, []).append(message)
-
-    def __bool__(self) -> bool:
-        return bool(self.by_field)
-
-    def detail(self) -> str:
-        first = next(iter(self.by_field.items()))
-        more = len(self.by_field) - 1
-        return f"{first[0]}: {first[1][0]}" + (f" (and {more} more)" if more else "")
-
-
-def flatten_marshmallow(errors: Any, prefix: str = "") -> dict[str, list[str]]:
-    """{"students": {3: {"group": ["..."]}}} -> {"students[3].group": ["..."]}."""
-    flat: dict[str, list[str]] = {}
-    if isinstance(errors, dict):
-        for key, value in errors.items():
-            if isinstance(key, int):
-                path = f"{prefix}[{key}]"
-            else:
-                path = f"{prefix}.{key}" if prefix else str(key)
-            flat.update(flatten_marshmallow(value, path))
-    elif isinstance(errors, list) and all(isinstance(e, str) for e in errors):
-        flat[prefix or "_schema"] = list(errors)
-    else:
-        flat[prefix or "_schema"] = [str(errors)]
-    return flat
 
 
 def _duplicates(rows: Iterable[tuple[int, str]], section: str, key: str, errors: Errors) -> None:

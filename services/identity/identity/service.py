@@ -8,7 +8,6 @@ from datetime import date
 from typing import Any
 
 import eventlet
-from marshmallow import ValidationError
 from nameko.rpc import rpc
 from sqlalchemy import select, text
 
@@ -32,21 +31,8 @@ from identity.schemas import ContingentSchema, LoadSchema, OrderSchema, Substitu
 from kernel.db import Database, UnitOfWork
 from kernel.errors import Forbidden, NotFound, Unauthenticated, ValidationFailed
 from kernel.service import ServiceBase
-
-
-def _load(schema: Any, body: Any) -> dict[str, Any]:
-    try:
-        return schema.load(body)
-    except ValidationError as exc:
-        flat = domain.flatten_marshmallow(exc.messages)
-        errors = domain.Errors()
-        errors.by_field = flat
-        raise ValidationFailed(errors.detail(), flat) from None
-
-
-def _reject(errors: domain.Errors) -> None:
-    if errors:
-        raise ValidationFailed(errors.detail(), errors.by_field)
+from kernel.validation import load as _load
+from kernel.validation import reject as _reject
 
 
 def known(uow: UnitOfWork) -> domain.Known:

@@ -17,13 +17,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
-from kernel.config import settings
 from kernel.consumer import handles
 from kernel.db import Database
 from kernel.errors import Conflict, DeadlinePassed, NotFound
 from kernel.events import Envelope
-from kernel.policy import Policy, load_preset
+from kernel.policy import Policy
 from kernel.service import ServiceBase
+from kernel.wire import as_id as _id
+from kernel.wire import iso as _iso
+from kernel.wire import policy
 from makeup import domain
 from makeup.models import (
     Appeal,
@@ -38,21 +40,6 @@ from makeup.models import (
 )
 
 MAX_LIMIT = 500
-
-
-def policy() -> Policy:
-    return load_preset(settings().preset)
-
-
-def _iso(pol: Policy, value: datetime | None) -> str | None:
-    return pol.local(value).isoformat() if value is not None else None
-
-
-def _id(value: Any, what: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise NotFound(f"no {what} {value!r}") from None
 
 
 def _local(pol: Policy, value: datetime | None) -> datetime | None:
