@@ -405,3 +405,6 @@ stop_supervisor() {
   supervisor cleanup >/dev/null 2>&1 || true
   return "$rc"
 }
+
+# shellcheck source=deploy/fonts.sh
+source "$EJOURNAL_HOME/deploy/fonts.sh"

@@ -141,14 +141,14 @@ class GradingRoutes:
         self.statement_for(caller, statement_id)
         return self.grading.call("close_statement", statement_id, caller.code)
 
-    @route("GET", "/api/v1/statements/<int:statement_id>", summary="A statement (format=json; pdf and xlsx from "
-           "the reports service)", params={"format": "json|pdf|xlsx"})
+    @route("GET", "/api/v1/statements/<int:statement_id>", summary="A statement: json, or its document (pdf, xlsx)",
+           params={"format": "json|pdf|xlsx", "lang": "ky|ru|kk|en"})
     def get_statement(self, request: Request, caller: Any, body: None, statement_id: int) -> Any:
         fmt = request.args.get("format", "json")
-        if fmt != "json":
-            raise ValidationFailed("format: only json is rendered yet (pdf and xlsx arrive with the reports "
-                                   "service)", {"format": ["only json is available"]})
-        return self.statement_for(caller, statement_id)
+        if fmt not in ("json", "pdf", "xlsx"):
+            raise ValidationFailed("format: json, pdf or xlsx", {"format": ["json, pdf or xlsx"]})
+        statement = self.statement_for(caller, statement_id)
+        return statement if fmt == "json" else self.statement_document(request, statement, fmt)
 
     @route("GET", "/api/v1/statements", summary="Statements of a group", params={**GROUP_PARAMS, "state": "state"})
     def list_statements(self, request: Request, caller: Any, body: None) -> Any:

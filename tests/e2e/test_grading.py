@@ -106,6 +106,40 @@ def test_grades_statement_lock_and_close(stack, course):
     assert closed.status_code == 200 and closed.json()["state"] == "closed"
 
 
+def test_the_statement_document_and_the_attendance_report(stack, course, tmp_path):
+    import io
+    import shutil
+    import subprocess
+
+    import openpyxl
+
+    sid = api(stack, "og1", "GET", f"/api/v1/statements?group={GROUP}&discipline=MAT").json()["items"][0]["id"]
+    pdf = api(stack, "og1", "GET", f"/api/v1/statements/{sid}?format=pdf&lang=ky")
+    assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf", pdf.text[:300]
+    assert pdf.content.startswith(b"%PDF")
+    if shutil.which("pdftotext"):
+        (tmp_path / "s.pdf").write_bytes(pdf.content)
+        text = subprocess.run(["pdftotext", str(tmp_path / "s.pdf"), "-"], capture_output=True, text=True).stdout
+        assert GROUP in text and "Ош технологиялык университети" in text
+        eventually(lambda: "Айдарова Нуриза" in subprocess.run(
+            ["pdftotext", "-", "-"], input=api(stack, "og1", "GET", f"/api/v1/statements/{sid}?format=pdf").content,
+            capture_output=True).stdout.decode())
+    xlsx = api(stack, "og1", "GET", f"/api/v1/statements/{sid}?format=xlsx&lang=ru")
+    assert xlsx.status_code == 200
+    cells = [c for row in openpyxl.load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True)
+             for c in row if c is not None]
+    assert "G1" in cells and "G2" in cells
+
+    report = api(stack, "og1", "GET", f"/api/v1/reports/attendance?group={GROUP}")
+    assert report.status_code == 200, report.text
+    rows = eventually(lambda: [r for r in api(stack, "og1", "GET", f"/api/v1/reports/attendance?group={GROUP}")
+                               .json()["rows"] if r["discipline"] == "MAT" and r["total"] >= 2])
+    assert rows[0]["marks"]["present"] >= 1 and rows[0]["marks"]["absent"] >= 1
+    csv = api(stack, "og1", "GET", f"/api/v1/reports/attendance?group={GROUP}&format=csv&lang=ky")
+    assert csv.status_code == 200 and GROUP in csv.content.decode("utf-8-sig")
+    assert api(stack, "g1", "GET", "/api/v1/reports/attendance").status_code == 403
+
+
 def test_an_attendance_correction_walks_the_whole_chain_003_4_4_2(stack, course):
     session = course["MT-12"]
     clock(stack, "2026-10-12T10:00:00+06:00")
