@@ -74,13 +74,13 @@ def ktest(stack):
            "EJOURNAL_RELAY_METRICS_PORT": "0"}
     logs = Path(os.environ["EJOURNAL_STATE_DIR"]) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    procs: dict[str, subprocess.Popen] = {}
+    procs: list[subprocess.Popen] = []  # every process started, so teardown stops each of them
 
     def start(name: str, args: list[str]) -> subprocess.Popen:
         out = open(logs / f"ktest-{name}.log", "a")  # noqa: SIM115 - closed with the process
-        procs[name] = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
-        return procs[name]
+        procs.append(subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                      start_new_session=True))
+        return procs[-1]
 
     nameko = str(Path(sys.executable).parent / "nameko")
     start("service", [nameko, "run", "--config", "deploy/nameko.yaml", "ktest_service:KTestService"])
@@ -106,7 +106,7 @@ def ktest(stack):
             return ids
 
     yield Harness
-    for p in procs.values():
+    for p in procs:
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGTERM)
             try:
