@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from werkzeug.wrappers import Request, Response
 
 from gateway import checkin, windows
-from gateway.http import route
+from gateway.http import limit_of, route
 from gateway.models import ClosedYear, Principal, Session, StatementLock, Substitution
 from gateway.schemas import (
     CheckinAnswerSchema,
@@ -134,10 +134,7 @@ class AttendanceRoutes:
            params=SESSION_PARAMS)
     def list_sessions(self, request: Request, caller: Any, body: None) -> Any:
         q = request.args
-        try:
-            limit = min(int(q.get("limit", 100)), 500)
-        except ValueError:
-            raise ValidationFailed("limit: a number up to 500", {"limit": ["a number up to 500"]}) from None
+        limit = limit_of(request)
         args: dict[str, Any] = {"group": q.get("group"), "discipline": q.get("discipline"),
                                 "teacher": q.get("teacher"), "date_from": q.get("from"), "date_to": q.get("to"),
                                 "limit": limit, "cursor": q.get("cursor"), "student": None}
@@ -282,7 +279,7 @@ class AttendanceRoutes:
         else:
             students = list(caller.children)
         return self.attendance.call("list_excuses", state=request.args.get("state"), students=students,
-                                    limit=min(int(request.args.get("limit", 100) or 100), 500),
+                                    limit=limit_of(request),
                                     cursor=request.args.get("cursor"))
 
     # -- the session read model, from attendance's events -----------------------------------------------

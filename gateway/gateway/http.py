@@ -87,6 +87,14 @@ def read_json(request: Request, schema: type[Schema] | None) -> Any:
         raise ValidationFailed(f"{first[0]}: {first[1][0]}", flat) from None
 
 
+def limit_of(request: Request, default: int = 100) -> int:
+    """The `limit` of a list (API.md: at most 500); anything else is a 422, not a 500."""
+    raw = request.args.get("limit") or str(default)
+    if not raw.isdigit() or not 1 <= int(raw) <= 500:
+        raise ValidationFailed("limit: a whole number from 1 to 500", {"limit": ["a whole number from 1 to 500"]})
+    return int(raw)
+
+
 def route(method: str, path: str, *, summary: str, roles: tuple[str, ...] | None = None, public: bool = False,
           body: type[Schema] | None = None, answer: type[Schema] | None = None, status: int = 200,
           answer_media: str = "application/json", params: dict[str, str] | None = None) -> Callable:
