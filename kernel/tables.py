@@ -17,6 +17,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase
 
 
 def outbox_table(metadata: MetaData) -> Table:
@@ -87,3 +88,10 @@ CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {sch
   FOR EACH STATEMENT EXECUTE FUNCTION {schema}.audit_log_append_only();
 CREATE SEQUENCE IF NOT EXISTS {schema}.audit_log_id_seq;
 """
+
+
+def schema_base(schema: str) -> type[DeclarativeBase]:
+    """The declarative base of a service's models: its schema's metadata, with the kernel tables already in it."""
+    metadata = MetaData(schema=schema)
+    add_kernel_tables(metadata)
+    return type("Base", (DeclarativeBase,), {"metadata": metadata, "__abstract__": True})

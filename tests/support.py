@@ -76,10 +76,20 @@ class Stack:
             time.sleep(0.5)
         raise AssertionError(f"stack not ready: {body}")
 
+    def set_clock(self, when: str) -> None:
+        """Set the stack's simulation clock (API.md "Test clock")."""
+        r = self.api("PUT", "/api/v1/_clock", self.admin(), json={"now": when})
+        assert r.status_code == 200, r.text
+
     def ctl(self, *args: str) -> str:
         result = deploy("ctl", *args, timeout=60)
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout
+
+
+def person(code: str, name: str, password: str, **extra) -> dict:
+    """A contingent row whose login is its code in lower case."""
+    return {"code": code, "full_name": name, "login": code.lower(), "password": password, **extra}
 
 
 def eventually(check, timeout: float = 20, interval: float = 0.2):

@@ -5,19 +5,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, Integer, MetaData, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, DateTime, Integer, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from kernel.tables import add_kernel_tables
+from kernel.tables import schema_base
 
 SCHEMA = "gateway"
-metadata = MetaData(schema=SCHEMA)
-kernel_tables = add_kernel_tables(metadata)
-
-
-class Base(DeclarativeBase):
-    metadata = metadata
+Base = schema_base(SCHEMA)
+metadata = Base.metadata
 
 
 class Principal(Base):

@@ -43,6 +43,7 @@ from kernel.db import Database
 from kernel.errors import DomainError, Forbidden, NotFound, RateLimited, Unauthenticated
 from kernel.events import Envelope
 from kernel.policy import load_preset
+from kernel.readmodels import apply_assignment
 from kernel.rpc import ServiceRpc
 
 BACKENDS = tuple(s for s in SERVICES if s != "gateway")
@@ -352,17 +353,7 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
 
     @handles("identity", "assignment.changed")
     def on_assignment_changed(self, event: Envelope) -> None:
-        p = event.payload
-        key = {k: p[k] for k in ("teacher", "discipline", "group", "kind", "subgroup")}
-        s = self.db.session
-        q = select(Assignment).filter_by(**{k: v for k, v in key.items() if v is not None})
-        if key["subgroup"] is None:
-            q = q.where(Assignment.subgroup.is_(None))
-        row = s.scalars(q).first()
-        if p.get("active", True) and row is None:
-            s.add(Assignment(**key))
-        elif not p.get("active", True) and row is not None:
-            s.delete(row)
+        apply_assignment(self.db.session, Assignment, event.payload)
 
     @handles("identity", "substitution.created")
     def on_substitution_created(self, event: Envelope) -> None:

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
+import support
 from support import eventually, until_status
 
 pytestmark = pytest.mark.e2e
@@ -12,8 +15,7 @@ PW = "makeup-pw-1"
 GROUP = "АП-1-25"
 
 
-def person(code, name, **extra):
-    return {"code": code, "full_name": name, "login": code.lower(), "password": PW, **extra}
+person = partial(support.person, password=PW)
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +49,6 @@ def course(stack):
     return sessions
 
 
-def clock(stack, when):
-    assert stack.api("PUT", "/api/v1/_clock", stack.admin(), json={"now": when}).status_code == 200
-
 
 def api(stack, login, method, path, **kw):
     return stack.api(method, path, stack.login(login, PW), **kw)
@@ -57,17 +56,17 @@ def api(stack, login, method, path, **kw):
 
 def test_makeup_deadline_extension_and_completion_003_5_3(stack, course):
     s1 = course["AP-05"]
-    clock(stack, "2026-10-05T10:00:00+06:00")
+    stack.set_clock("2026-10-05T10:00:00+06:00")
     assert api(stack, "tp1", "PUT", f"/api/v1/sessions/{s1}/attendance", json={"marks": [
         {"student": "P1", "status": "absent"}, {"student": "P2", "status": "absent"},
         {"student": "P3", "status": "present"}]}).status_code == 200
 
-    clock(stack, "2026-10-18T12:00:00+06:00")  # day 13 of 14
+    stack.set_clock("2026-10-18T12:00:00+06:00")  # day 13 of 14
     r = until_status(lambda: api(stack, "p1", "POST", "/api/v1/makeups", json={"session": s1, "student": "P1"}), 201)
     assert r.json()["state"] == "requested"
     assert api(stack, "p1", "POST", "/api/v1/makeups", json={"session": s1, "student": "P3"}).status_code == 404
 
-    clock(stack, "2026-10-20T12:00:00+06:00")  # day 15
+    stack.set_clock("2026-10-20T12:00:00+06:00")  # day 15
     late = api(stack, "p2", "POST", "/api/v1/makeups", json={"session": s1, "student": "P2"})
     assert late.status_code == 409 and late.json()["code"] == "deadline_passed"
     mid = late.json()["makeup"]
@@ -104,7 +103,7 @@ def test_makeup_deadline_extension_and_completion_003_5_3(stack, course):
 
 
 def test_an_appeal_within_one_working_day_is_decided_by_the_commission_003_6_3(stack, course):
-    clock(stack, "2026-10-06T10:00:00+06:00")
+    stack.set_clock("2026-10-06T10:00:00+06:00")
     module = api(stack, "tp1", "POST", "/api/v1/assessments", json={
         "group": GROUP, "discipline": "HIS", "kind": "module1", "title": "Модуль 1", "date": "2026-10-06",
         "max": 30})
@@ -112,15 +111,15 @@ def test_an_appeal_within_one_working_day_is_decided_by_the_commission_003_6_3(s
     mid = module.json()["id"]
     assert api(stack, "tp1", "PUT", f"/api/v1/assessments/{mid}/grades", json={"grades": [
         {"student": "P1", "value": 20}, {"student": "P2", "value": 18}, {"student": "P3", "value": 21}]}).ok
-    clock(stack, "2026-10-07T10:00:00+06:00")  # Wednesday
+    stack.set_clock("2026-10-07T10:00:00+06:00")  # Wednesday
     sid = api(stack, "tp1", "POST", "/api/v1/statements",
               json={"group": GROUP, "discipline": "HIS", "kind": "module1"}).json()["id"]
     assert api(stack, "tp1", "POST", f"/api/v1/statements/{sid}/post").status_code == 200
 
-    clock(stack, "2026-10-08T16:00:00+06:00")  # inside one working day of the posting
+    stack.set_clock("2026-10-08T16:00:00+06:00")  # inside one working day of the posting
     appeal = until_status(lambda: api(stack, "p3", "POST", "/api/v1/appeals",
                                       json={"statement": sid, "reason": "Жоопторум толук эсептелген жок"}), 201)
-    clock(stack, "2026-10-12T10:00:00+06:00")  # Monday: the window has closed
+    stack.set_clock("2026-10-12T10:00:00+06:00")  # Monday: the window has closed
     late = api(stack, "p1", "POST", "/api/v1/appeals", json={"statement": sid, "reason": "кечиккен арыз"})
     assert late.status_code == 409 and late.json()["code"] == "deadline_passed"
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
+import support
 from support import eventually, until_status
 
 pytestmark = pytest.mark.e2e
@@ -11,8 +14,7 @@ PW = "attendance-pw-1"
 GROUP, OTHER = "АТ-1-25", "АТ-2-25"
 
 
-def person(code, name, **extra):
-    return {"code": code, "full_name": name, "login": code.lower(), "password": PW, **extra}
+person = partial(support.person, password=PW)
 
 
 @pytest.fixture(scope="module")
@@ -61,10 +63,6 @@ def journal(stack):
     return ids
 
 
-def clock(stack, when):
-    r = stack.api("PUT", "/api/v1/_clock", stack.admin(), json={"now": when})
-    assert r.status_code == 200, r.text
-
 
 def marks(stack, login, session, *pairs):
     return stack.api("PUT", f"/api/v1/sessions/{session}/attendance", stack.login(login, PW),
@@ -86,13 +84,13 @@ def test_a_timetable_row_that_matches_no_load_is_refused(stack, journal):
 
 def test_marks_correction_next_day_and_window_closed_on_day_four_003_4_4_1(stack, journal):
     l1 = journal["L1"]
-    clock(stack, "2026-10-05T10:00:00+06:00")
+    stack.set_clock("2026-10-05T10:00:00+06:00")
     r = marks(stack, "ta1", l1, ("A1", "present"), ("A2", "absent"))
     assert r.status_code == 200, r.text
     assert {m["student"]: m["mark"] for m in r.json()["marks"]}["A2"] == "НБ"
-    clock(stack, "2026-10-06T12:00:00+06:00")
+    stack.set_clock("2026-10-06T12:00:00+06:00")
     assert marks(stack, "ta1", l1, ("A2", "present")).status_code == 200
-    clock(stack, "2026-10-09T10:00:00+06:00")
+    stack.set_clock("2026-10-09T10:00:00+06:00")
     r = marks(stack, "ta1", l1, ("A2", "absent"))
     assert r.status_code == 409 and r.json()["code"] == "window_closed"
     assert status_of(stack, l1, "A2") == "present", "a refused write changes nothing"
@@ -104,14 +102,14 @@ def test_a_teacher_of_another_group_gets_404(stack, journal):
 
 
 def test_a_student_off_the_roster_is_422_and_nothing_is_stored(stack, journal):
-    clock(stack, "2026-10-12T10:00:00+06:00")
+    stack.set_clock("2026-10-12T10:00:00+06:00")
     r = marks(stack, "ta1", journal["L2"], ("A1", "present"), ("B1", "present"))
     assert r.status_code == 422 and "marks[1].student" in r.json()["errors"]
     assert status_of(stack, journal["L2"], "A1") is None
 
 
 def test_a_teacher_cannot_set_excused_003_4_2_4(stack, journal):
-    clock(stack, "2026-10-12T10:00:00+06:00")
+    stack.set_clock("2026-10-12T10:00:00+06:00")
     r = marks(stack, "ta1", journal["L2"], ("A1", "excused"))
     assert r.status_code == 403 and r.json()["code"] == "forbidden"
 
@@ -120,15 +118,15 @@ def test_a_substitute_in_range_writes_and_out_of_range_gets_404(stack, journal):
     r = stack.api("POST", "/api/v1/substitutions", stack.login("ha1", PW),
                   json={"teacher": "TA1", "substitute": "TA3", "from": "2026-10-12", "to": "2026-10-13"})
     assert r.status_code == 201, r.text
-    clock(stack, "2026-10-12T10:00:00+06:00")
+    stack.set_clock("2026-10-12T10:00:00+06:00")
     r = until_status(lambda: marks(stack, "ta3", journal["L2"], ("A1", "absent"), ("A2", "present")), 200)
     assert r.json()["teacher"] == "TA1"
-    clock(stack, "2026-10-19T10:00:00+06:00")
+    stack.set_clock("2026-10-19T10:00:00+06:00")
     assert marks(stack, "ta3", journal["L3"], ("A1", "present")).status_code == 404
 
 
 def test_the_directorate_approves_an_excuse_and_the_absence_becomes_sick(stack, journal):
-    clock(stack, "2026-10-13T09:00:00+06:00")
+    stack.set_clock("2026-10-13T09:00:00+06:00")
     r = stack.api("POST", "/api/v1/excuses", stack.login("a1", PW),
                   json={"student": "A1", "from": "2026-10-12", "to": "2026-10-12", "kind": "sick",
                         "document": "справка №154"})
@@ -147,7 +145,7 @@ def test_the_directorate_approves_an_excuse_and_the_absence_becomes_sick(stack, 
 
 def test_qr_check_in(stack, journal):
     l3 = journal["L3"]
-    clock(stack, "2026-10-19T08:55:00+06:00")
+    stack.set_clock("2026-10-19T08:55:00+06:00")
     code = stack.api("POST", f"/api/v1/sessions/{l3}/checkin-codes", stack.login("ta1", PW))
     assert code.status_code == 200, code.text
     token = code.json()["token"]
@@ -163,11 +161,11 @@ def test_qr_check_in(stack, journal):
     assert svg.status_code == 200 and svg.headers["Content-Type"].startswith("image/svg+xml") and b"<svg" in svg.content
     assert stack.api("GET", "/checkin").status_code == 200
 
-    clock(stack, "2026-10-19T08:57:21+06:00")  # older than the 20 s TTL plus the 120 s grace
+    stack.set_clock("2026-10-19T08:57:21+06:00")  # older than the 20 s TTL plus the 120 s grace
     r = stack.api("POST", "/api/v1/checkin", stack.login("a2", PW), json={"token": token})
     assert r.status_code == 410 and r.json()["code"] == "token_expired"
 
-    clock(stack, "2026-10-19T10:00:00+06:00")  # an hour after the start
+    stack.set_clock("2026-10-19T10:00:00+06:00")  # an hour after the start
     late = stack.api("POST", f"/api/v1/sessions/{l3}/checkin-codes", stack.login("ta1", PW)).json()["token"]
     r = stack.api("POST", "/api/v1/checkin", stack.login("a2", PW), json={"token": late})
     assert r.status_code == 409 and r.json()["code"] == "window_closed"

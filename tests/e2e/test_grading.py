@@ -4,8 +4,11 @@ this stack runs one preset.)"""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
+import support
 from support import eventually, until_status
 
 pytestmark = pytest.mark.e2e
@@ -13,8 +16,7 @@ PW = "grading-pw-1"
 GROUP = "МТ-1-25"
 
 
-def person(code, name, **extra):
-    return {"code": code, "full_name": name, "login": code.lower(), "password": PW, **extra}
+person = partial(support.person, password=PW)
 
 
 @pytest.fixture(scope="module")
@@ -45,16 +47,13 @@ def course(stack):
     return sessions
 
 
-def clock(stack, when):
-    assert stack.api("PUT", "/api/v1/_clock", stack.admin(), json={"now": when}).status_code == 200
-
 
 def api(stack, login, method, path, **kw):
     return stack.api(method, path, stack.login(login, PW), **kw)
 
 
 def test_grades_statement_lock_and_close(stack, course):
-    clock(stack, "2026-10-05T10:00:00+06:00")
+    stack.set_clock("2026-10-05T10:00:00+06:00")
     r = api(stack, "tg1", "PUT", f"/api/v1/sessions/{course['MT-05']}/attendance",
             json={"marks": [{"student": "G1", "status": "present"}, {"student": "G2", "status": "absent"}]})
     assert r.status_code == 200, r.text
@@ -94,7 +93,7 @@ def test_grades_statement_lock_and_close(stack, course):
     assert {r["student"] for r in statement.json()["rows"]} == {"G1", "G2"}
     assert api(stack, "tg1", "POST", f"/api/v1/statements/{sid}/post").status_code == 200
 
-    clock(stack, "2026-10-06T10:00:00+06:00")  # still inside the self-correction window
+    stack.set_clock("2026-10-06T10:00:00+06:00")  # still inside the self-correction window
     r = until_status(lambda: api(stack, "tg1", "PUT", f"/api/v1/sessions/{course['MT-05']}/attendance",
                                  json={"marks": [{"student": "G2", "status": "present"}]}), 409)
     assert r.json()["code"] == "locked", "a posted statement locks the teacher out of the marks it rests on"
@@ -142,10 +141,10 @@ def test_the_statement_document_and_the_attendance_report(stack, course, tmp_pat
 
 def test_an_attendance_correction_walks_the_whole_chain_003_4_4_2(stack, course):
     session = course["MT-12"]
-    clock(stack, "2026-10-12T10:00:00+06:00")
+    stack.set_clock("2026-10-12T10:00:00+06:00")
     assert api(stack, "tg1", "PUT", f"/api/v1/sessions/{session}/attendance",
                json={"marks": [{"student": "G2", "status": "absent"}]}).status_code == 200
-    clock(stack, "2026-10-20T10:00:00+06:00")
+    stack.set_clock("2026-10-20T10:00:00+06:00")
     r = api(stack, "tg1", "PUT", f"/api/v1/sessions/{session}/attendance",
             json={"marks": [{"student": "G2", "status": "present"}]})
     assert r.status_code == 409 and r.json()["code"] == "window_closed"
@@ -178,7 +177,7 @@ def test_an_archived_year_answers_locked_and_the_audit_chain_still_verifies(stac
     assert api(stack, "tg1", "POST", "/api/v1/years/2026-2027/close").status_code == 403
     r = api(stack, "og1", "POST", "/api/v1/years/2026-2027/close")
     assert r.status_code == 200, r.text
-    clock(stack, "2026-10-12T11:00:00+06:00")
+    stack.set_clock("2026-10-12T11:00:00+06:00")
     r = until_status(lambda: api(stack, "tg1", "PUT", f"/api/v1/sessions/{course['MT-12']}/attendance",
                                  json={"marks": [{"student": "G1", "status": "absent"}]}), 409)
     assert r.json()["code"] == "locked"

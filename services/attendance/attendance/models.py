@@ -12,23 +12,18 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from kernel.tables import add_kernel_tables
+from kernel.tables import schema_base
 
 SCHEMA = "attendance"
-metadata = MetaData(schema=SCHEMA)
-kernel_tables = add_kernel_tables(metadata)
-
-
-class Base(DeclarativeBase):
-    metadata = metadata
+Base = schema_base(SCHEMA)
+metadata = Base.metadata
 
 
 # -- owned --------------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any
 
 import eventlet
 from nameko.rpc import rpc
-from sqlalchemy import Date, and_, cast, delete, func, insert, or_, select, text, tuple_, update
+from sqlalchemy import Date, and_, cast, func, insert, or_, select, text, tuple_, update
 
 from attendance import domain
 from attendance.models import (
@@ -46,6 +46,7 @@ from kernel.db import Database
 from kernel.errors import Locked, NotFound, ValidationFailed
 from kernel.events import Envelope
 from kernel.policy import MAKEUP, Policy
+from kernel.readmodels import apply_assignment, replace_enrolment
 from kernel.service import ServiceBase
 from kernel.validation import invalid as _invalid
 from kernel.validation import load as _load
@@ -626,12 +627,7 @@ class AttendanceService(ServiceBase):
     @handles("identity", "enrolment.changed")
     def on_enrolment_changed(self, event: Envelope) -> None:
         """The payload carries the student's whole enrolment history: replace it."""
-        p = event.payload
-        s = self.db.session
-        s.execute(delete(Enrolment).where(Enrolment.student == p["student"]))
-        for period in domain.enrolment_periods(p.get("periods") or []):
-            s.add(Enrolment(student=p["student"], group=period.group, subgroup=period.subgroup,
-                            starts=period.starts, ends=period.ends))
+        replace_enrolment(self.db.session, Enrolment, event.payload)
 
     @handles("identity", "discipline.changed")
     def on_discipline_changed(self, event: Envelope) -> None:
@@ -645,17 +641,7 @@ class AttendanceService(ServiceBase):
 
     @handles("identity", "assignment.changed")
     def on_assignment_changed(self, event: Envelope) -> None:
-        p = event.payload
-        key = {k: p.get(k) for k in ("teacher", "discipline", "group", "kind", "subgroup")}
-        s = self.db.session
-        q = select(Assignment).filter_by(**{k: v for k, v in key.items() if v is not None})
-        if key["subgroup"] is None:
-            q = q.where(Assignment.subgroup.is_(None))
-        row = s.scalars(q).first()
-        if p.get("active", True) and row is None:
-            s.add(Assignment(**key))
-        elif not p.get("active", True) and row is not None:
-            s.delete(row)
+        apply_assignment(self.db.session, Assignment, event.payload)
 
     # -- grading's events: executed corrections, the archived year ---------------------------------------------
     @handles("grading", "correction.executed")

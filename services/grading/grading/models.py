@@ -6,19 +6,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from kernel.tables import add_kernel_tables
+from kernel.tables import schema_base
 
 SCHEMA = "grading"
-metadata = MetaData(schema=SCHEMA)
-kernel_tables = add_kernel_tables(metadata)
-
-
-class Base(DeclarativeBase):
-    metadata = metadata
+Base = schema_base(SCHEMA)
+metadata = Base.metadata
 
 
 # -- owned --------------------------------------------------------------------------------------------------

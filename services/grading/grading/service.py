@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from nameko.rpc import rpc
-from sqlalchemy import delete, select, text
+from sqlalchemy import select, text
 
 from grading import domain
 from grading.models import (
@@ -33,6 +33,7 @@ from kernel.db import Database
 from kernel.errors import Conflict, Forbidden, Locked, NotFound, ValidationFailed
 from kernel.events import Envelope
 from kernel.policy import Policy
+from kernel.readmodels import replace_enrolment
 from kernel.service import ServiceBase
 from kernel.validation import invalid as _invalid
 from kernel.wire import as_id as _id
@@ -557,12 +558,7 @@ class GradingService(ServiceBase):
     @handles("identity", "enrolment.changed")
     def on_enrolment_changed(self, event: Envelope) -> None:
         """The payload carries the student's whole enrolment history: replace it."""
-        p = event.payload
-        s = self.db.session
-        s.execute(delete(Enrolment).where(Enrolment.student == p["student"]))
-        for period in domain.enrolment_periods(p.get("periods") or []):
-            s.add(Enrolment(student=p["student"], group=period.group, subgroup=period.subgroup,
-                            starts=period.starts, ends=period.ends))
+        replace_enrolment(self.db.session, Enrolment, event.payload)
 
     @handles("identity", "discipline.changed")
     def on_discipline_changed(self, event: Envelope) -> None:

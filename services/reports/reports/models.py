@@ -9,18 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, MetaData, String
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import DateTime, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
 
-from kernel.tables import add_kernel_tables
+from kernel.tables import schema_base
 
 SCHEMA = "reports"
-metadata = MetaData(schema=SCHEMA)
-kernel_tables = add_kernel_tables(metadata)
-
-
-class Base(DeclarativeBase):
-    metadata = metadata
+Base = schema_base(SCHEMA)
+metadata = Base.metadata
 
 
 class OrgUnit(Base):

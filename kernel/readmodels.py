@@ -1,0 +1,36 @@
+"""Read models more than one service keeps from identity's events, applied the same way everywhere: a
+service passes its own table (no service reads another's) and the event's payload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from kernel.roster import enrolment_periods
+
+ASSIGNMENT_KEY = ("teacher", "discipline", "group", "kind", "subgroup")
+
+
+def replace_enrolment(session: Session, model: Any, payload: dict[str, Any]) -> None:
+    """`enrolment.changed` carries the student's whole enrolment history: replace it."""
+    student = payload["student"]
+    session.execute(delete(model).where(model.student == student))
+    for period in enrolment_periods(payload.get("periods") or []):
+        session.add(model(student=student, group=period.group, subgroup=period.subgroup, starts=period.starts,
+                          ends=period.ends))
+
+
+def apply_assignment(session: Session, model: Any, payload: dict[str, Any]) -> None:
+    """`assignment.changed`: a teaching-load row added (active) or withdrawn."""
+    key = {k: payload.get(k) for k in ASSIGNMENT_KEY}
+    query = select(model).filter_by(**{k: v for k, v in key.items() if v is not None})
+    if key["subgroup"] is None:
+        query = query.where(model.subgroup.is_(None))
+    row = session.scalars(query).first()
+    active = payload.get("active", True)
+    if active and row is None:
+        session.add(model(**key))
+    elif not active and row is not None:
+        session.delete(row)
