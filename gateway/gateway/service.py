@@ -65,6 +65,7 @@ class Caller:
     roles: tuple[tuple[str, str | None], ...]
     group: str | None
     children: tuple[str, ...]
+    subgroup: str | None = None
 
     def has(self, role: str, scope: str | None = None) -> bool:
         return any(r == role and (scope is None or s == scope) for r, s in self.roles)
@@ -96,7 +97,7 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
             raise Unauthenticated("the account is not active")
         return Caller(principal.code, principal.login, principal.full_name,
                       tuple((r["role"], r.get("scope")) for r in principal.roles), principal.group,
-                      tuple(principal.children))
+                      tuple(principal.children), principal.subgroup)
 
     @staticmethod
     def require_role(caller: Caller, roles: tuple[str, ...]) -> None:
