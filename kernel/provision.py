@@ -6,8 +6,8 @@ Database: one database, a schema per service owned by the admin role, and a logi
 service that can use only its own schema (plus reading the simulation clock); the audit log is
 INSERT/SELECT only. Each service's migrations run, then grants are refreshed.
 Broker: every service's RPC queue, every idempotent handler's queue with its retry queue and
-binding, the dead-letter and unrouted queues: all durable, so no event is dropped because a
-consumer has never started.
+binding, the command queues (kernel.commands), the dead-letter and unrouted queues: all durable, so
+no event or command is dropped because a consumer has never started.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from psycopg2 import sql
 
 from kernel import migrate
 from kernel.clock import CLOCK_DDL
+from kernel.commands import COMMAND_QUEUES, COMMANDS_EXCHANGE
 from kernel.config import SERVICES, settings
 from kernel.consumer import DEAD_LETTER_QUEUE, ReliableEventHandler
 from kernel.events import exchange_name
@@ -135,7 +136,11 @@ def declare_broker() -> None:
         ch.exchange_declare(exchange_name(service), exchange_type="topic", durable=True)
     ch.queue_declare(DEAD_LETTER_QUEUE, durable=True)
     ch.queue_declare(UNROUTED_QUEUE, durable=True)
-    count = 0
+    ch.exchange_declare(COMMANDS_EXCHANGE, exchange_type="direct", durable=True)
+    for command in COMMAND_QUEUES:
+        ch.queue_declare(command.queue, durable=True)
+        ch.queue_bind(command.queue, COMMANDS_EXCHANGE, routing_key=command.routing_key)
+    count = len(COMMAND_QUEUES)
     for name, spec in broker_topology():
         ch.queue_declare(name, durable=True)
         ch.queue_bind(name, spec["exchange"], routing_key=spec["routing_key"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from nameko.web.handlers import http
 from sqlalchemy import or_, select
 from werkzeug.wrappers import Request, Response
 
+from attendance import domain as attendance_rules
+from attendance.domain import PRESENT, CheckinRequest
 from gateway import checkin, windows
 from gateway.http import limit_of, route
 from gateway.models import ClosedYear, Principal, Session, StatementLock, Substitution
@@ -29,11 +32,13 @@ from gateway.schemas import (
     SessionSchema,
     TopicSchema,
 )
+from kernel.commands import CHECKIN, CommandSender
 from kernel.config import settings
 from kernel.consumer import handles
 from kernel.errors import Forbidden, Locked, NotFound, ValidationFailed
 from kernel.events import Envelope
 from kernel.policy import load_preset
+from kernel.roster import Period
 
 OFFICE = ("it_admin", "academic_office")
 PAGE = (Path(__file__).parent / "pages" / "checkin.html").read_text(encoding="utf-8")
@@ -44,6 +49,9 @@ SESSION_PARAMS = {"group": "group code", "discipline": "discipline code", "teach
 
 class AttendanceRoutes:
     """Mixed into GatewayService; relies on its `db`, `attendance`, `faculty_of_group` and access helpers."""
+
+    send_checkin = CommandSender(CHECKIN)
+    recent_checkins = checkin.RecentCheckins()
 
     # -- access -----------------------------------------------------------------------------------
     def session_row(self, session_id: int) -> Session:
@@ -225,11 +233,27 @@ class AttendanceRoutes:
     @route("POST", "/api/v1/checkin", summary="A student checks in with a scanned code", roles=("student",),
            body=CheckinSchema, answer=CheckinAnswerSchema)
     def checkin(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
+        """The burst's hot path (issue 3): no RPC. The code, the roster, the window, the network and the
+        archived years are checked here from the read model; the check-in then goes to the attendance service
+        through its command queue, confirmed by the broker before the answer, and is recorded there in batches
+        (attendance.intake), which re-checks the roster against the enrolment orders."""
         policy = load_preset(settings().preset)
-        session_id = checkin.read(settings().jwt_secret, body["token"], self.db.now(), policy.checkin.grace_seconds)
-        device = body["device"] or request.headers.get("User-Agent", "")[:200]
-        return self.attendance.call("checkin", session_id, caller.code, request.remote_addr or "", device,
-                                    self.db.now().isoformat())
+        now = self.db.now()
+        session_id = checkin.read(settings().jwt_secret, body["token"], now, policy.checkin.grace_seconds)
+        answer = {"session": session_id, "student": caller.code, "status": PRESENT, "already": True}
+        if (session_id, caller.code) in self.recent_checkins:
+            return answer
+        s = self.session_row(session_id)
+        self.refuse_archived(policy.local(s.starts_at).date())
+        roster = [Period(caller.group, caller.subgroup, date.min, None)] if caller.group else []
+        address = request.remote_addr or None
+        attendance_rules.check_checkin(policy, roster, s.group, s.subgroup, s.starts_at, now, address)
+        device = body["device"] or request.headers.get("User-Agent", "")[:200] or None
+        request_id = uuid.uuid4().hex
+        self.send_checkin(CheckinRequest(request_id, session_id, caller.code, now, address, device).to_wire(),
+                          request_id)
+        self.recent_checkins.add((session_id, caller.code))
+        return {**answer, "already": False}
 
     @http("GET", "/checkin")
     def checkin_page(self, request: Request) -> Response:

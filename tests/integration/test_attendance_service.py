@@ -4,6 +4,7 @@ The simulation clock is left alone: check-ins pass their own time, sessions lie 
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -125,20 +126,63 @@ def test_a_subgroup_sessions_roster_is_that_subgroup(rpc, world):
     assert lecture["roster"] == ["AT9S1", "AT9S2", "AT9S3", "AT9S4"]
 
 
-def test_checkin_roster_window_and_repeat(rpc, world):
-    sid = world["ids"]["at9:lec:1"]
+def send_checkins(*requests: tuple[int, str, datetime, str, str], corrupt: bytes | None = None) -> list[str]:
+    """Publish check-in commands as the gateway does (kernel.commands.CHECKIN); their ids."""
+    import uuid
+
+    import pika
+
+    from attendance.domain import CheckinRequest
+    from kernel.commands import CHECKIN, COMMANDS_EXCHANGE
+
+    conn = pika.BlockingConnection(pika.URLParameters(os.environ["EJOURNAL_AMQP_URI"]))
+    ch = conn.channel()
+    ch.confirm_delivery()
+    ids = []
+    for session, student, at, address, device in requests:
+        request = CheckinRequest(uuid.uuid4().hex, session, student, at, address, device)
+        ch.basic_publish(COMMANDS_EXCHANGE, CHECKIN.routing_key, json.dumps(request.to_wire()).encode(),
+                         pika.BasicProperties(delivery_mode=2, message_id=request.id), mandatory=True)
+        ids.append(request.id)
+    if corrupt is not None:
+        ch.basic_publish(COMMANDS_EXCHANGE, CHECKIN.routing_key, corrupt, pika.BasicProperties(delivery_mode=2),
+                         mandatory=True)
+    conn.close()
+    return ids
+
+
+def refusals(rpc, student: str) -> list[tuple[str, str]]:
+    return [(e["entity_id"], e["new"]["code"]) for e in rpc.attendance.audit_entries(entity="checkin", student=student)
+            if e["action"] == "refused"]
+
+
+def test_checkin_intake_checks_roster_window_and_records_a_repeat_once(rpc, world):
+    sid, lab = world["ids"]["at9:lec:1"], world["ids"]["at9:lab:1"]
     start = world["at"](1, "08:00")
-    first = rpc.attendance.checkin(sid, "AT9S1", "10.0.0.1", "phone-1", (start + timedelta(minutes=1)).isoformat())
-    assert first == {"session": sid, "student": "AT9S1", "status": "present", "already": False}
-    again = rpc.attendance.checkin(sid, "AT9S1", "10.0.0.1", "phone-1", (start + timedelta(minutes=2)).isoformat())
-    assert again["already"] is True
-    rpc.attendance.checkin(sid, "AT9S3", "10.0.0.1", "phone-1", (start + timedelta(minutes=3)).isoformat())
-    raises("forbidden", rpc.attendance.checkin, world["ids"]["at9:lab:1"], "AT9S4", "10.0.0.2", "phone-4",
-           (world["at"](1, "09:30")).isoformat())
-    raises("window_closed", rpc.attendance.checkin, sid, "AT9S2", "10.0.0.2", "phone-2",
-           (start + timedelta(minutes=16)).isoformat())
-    live = rpc.attendance.live_roster(sid)
+    minute = timedelta(minutes=1)
+    send_checkins((sid, "AT9S1", start + minute, "10.0.0.1", "phone-1"),
+                  (sid, "AT9S1", start + 2 * minute, "10.0.0.1", "phone-1"),  # a repeat in the same batch
+                  (sid, "AT9S3", start + 3 * minute, "10.0.0.1", "phone-1"),
+                  (lab, "AT9S4", world["at"](1, "09:30"), "10.0.0.2", "phone-4"),  # subgroup 2: not on the roster
+                  (sid, "AT9S2", start + 16 * minute, "10.0.0.2", "phone-2"))  # the window closed at +15 min
+    send_checkins((sid, "AT9S1", start + 4 * minute, "10.0.0.9", "phone-9"))  # a repeat in a later batch
+    live = eventually(lambda: (lambda r: r if r["shared_devices"] and refusals(rpc, "AT9S2") else None)(
+        rpc.attendance.live_roster(sid)), timeout=20)
     assert live["shared_devices"] == [{"device": "phone-1", "students": ["AT9S1", "AT9S3"]}]
+    marks = {m["student"]: m["status"] for m in rpc.attendance.get_session(sid)["marks"]}
+    assert marks == {"AT9S1": "present", "AT9S3": "present"}
+    assert refusals(rpc, "AT9S4") == [(f"{lab}:AT9S4", "forbidden")]
+    assert refusals(rpc, "AT9S2") == [(f"{sid}:AT9S2", "window_closed")]
+    trail = [e for e in rpc.attendance.audit_entries(entity="mark", student="AT9S1") if e["action"] == "checkin"]
+    assert len(trail) == 1 and trail[0]["new"] == "present" and "phone-1" in trail[0]["reason"]
+
+
+def test_a_message_that_is_not_a_checkin_is_parked_not_lost(rpc, world):
+    from kernel.deadletters import list_dead_letters
+
+    send_checkins(corrupt=b'{"session": "x"}')
+    parked = eventually(lambda: [d for d in list_dead_letters() if d["queue"] == "attendance.checkins"], timeout=20)
+    assert parked and parked[0]["error"].startswith("id:")
 
 
 def test_marks_rules_and_excuse_approval(rpc, world):
@@ -217,8 +261,8 @@ def test_an_archived_year_refuses_marks_topics_and_checkins_rules_9(rpc, world):
         eventually(lambda: remote_code(rpc.attendance.set_topic, sid, "Тема", None, "AT9T1") == "locked",
                    timeout=20)
         raises("locked", rpc.attendance.record_marks, sid, [{"student": "AT9S2", "status": "absent"}], "AT9T1")
-        raises("locked", rpc.attendance.checkin, sid, "AT9S2", "10.0.0.2", "phone-2",
-               world["at"](1, "08:01").isoformat())
+        send_checkins((sid, "AT9S2", world["at"](1, "08:01"), "10.0.0.2", "phone-2"))
+        eventually(lambda: (f"{sid}:AT9S2", "locked") in refusals(rpc, "AT9S2"), timeout=20)
         view = rpc.attendance.record_marks(sid, [{"student": "AT9S2", "status": "absent"}], "AT9C1", "commission")
         assert {m["student"]: m["status"] for m in view["marks"]}.get("AT9S2") == "absent"
     finally:

@@ -206,6 +206,44 @@ def test_one_device_checking_in_several_students_is_flagged():
     assert shared == {"phone-a": ["S1", "S2"]}
 
 
+def test_a_checkin_request_crosses_the_queue_unchanged_and_anything_else_is_named():
+    request = domain.CheckinRequest("r1", 7, "S1", at("2026-10-05", "09:31"), "10.0.0.1", "phone-a")
+    assert domain.CheckinRequest.from_wire(request.to_wire()) == request
+    unknown = domain.CheckinRequest.from_wire({**request.to_wire(), "address": "", "device": None})
+    assert (unknown.address, unknown.device) == (None, None)
+    bad = {"session": {**request.to_wire(), "session": "7"}, "at": {**request.to_wire(), "at": "2026-10-05T09:31"},
+           "student": {**request.to_wire(), "student": ""}, "device": {**request.to_wire(), "device": "x" * 201},
+           "id": {k: v for k, v in request.to_wire().items() if k != "id"}}
+    for field, body in bad.items():
+        with pytest.raises(ValueError, match=f"^{field}:"):
+            domain.CheckinRequest.from_wire(body)
+    with pytest.raises(ValueError):
+        domain.CheckinRequest.from_wire(["not", "an", "object"])
+
+
+def test_a_batch_of_checkins_is_judged_in_order_repeats_are_no_ops_rules_9_archived_years_refuse():
+    starts = at("2026-10-05", "09:30")
+    session = type("S", (), {"group": "G1", "subgroup": None, "starts_at": starts})
+    periods = {"S1": [Period("G1", "1", date(2026, 9, 1), None)], "S2": [Period("G1", "1", date(2026, 9, 1), None)],
+               "S3": [Period("G2", None, date(2026, 9, 1), None)]}
+
+    def request(student, session_id=1, minutes=1):
+        return domain.CheckinRequest(f"{student}-{minutes}", session_id, student,
+                                     starts + timedelta(minutes=minutes), None, None)
+
+    batch = [request("S1"), request("S1", minutes=2), request("S2", minutes=20), request("S3"), request("S1", 9),
+             request("S4")]
+    verdicts = domain.judge_checkins(OSHTU, batch, {1: session}, periods, done=[], closed=[])
+    assert [(v.request.student, v.outcome, v.code) for v in verdicts] == [
+        ("S1", "accepted", None), ("S1", "repeat", None), ("S2", "refused", "window_closed"),
+        ("S3", "refused", "forbidden"), ("S1", "refused", "not_found"), ("S4", "refused", "forbidden")]
+    stored = domain.judge_checkins(OSHTU, [request("S1")], {1: session}, periods, done=[(1, "S1")], closed=[])
+    assert stored[0].outcome == "repeat"
+    archived = [domain.ClosedYear("2026-2027", date(2026, 9, 1), date(2027, 8, 31))]
+    locked = domain.judge_checkins(OSHTU, [request("S2")], {1: session}, periods, done=[], closed=archived)
+    assert (locked[0].outcome, locked[0].code) == ("refused", "locked")
+
+
 # -- excuses (003 §4.2.3: the document within 3 working days of returning) -----------------------------------
 
 

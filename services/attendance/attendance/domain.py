@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from kernel.errors import Conflict, Forbidden, WindowClosed
+from kernel.errors import Conflict, DomainError, Forbidden, WindowClosed
 from kernel.policy import CHECKIN, MAKEUP, Policy
 from kernel.roster import IMPORTED, Period, enrolled_on, enrolment_periods  # noqa: F401
 from kernel.validation import Errors, reject  # noqa: F401
@@ -326,6 +326,91 @@ def shared_devices(checkins: Iterable[tuple[str, str | None]]) -> dict[str, list
         if device:
             by_device.setdefault(device, set()).add(student)
     return {d: sorted(s) for d, s in sorted(by_device.items()) if len(s) > 1}
+
+
+CHECKIN_LIMITS = {"student": 64, "address": 64, "device": 200}  # the check-in table's columns
+
+
+@dataclass(frozen=True)
+class CheckinRequest:
+    """A scanned code the gateway accepted, on its way to this service (kernel.commands.CHECKIN). `at` is
+    when it was scanned: the window is judged at that instant, however long the queue held it."""
+
+    id: str
+    session: int
+    student: str
+    at: datetime
+    address: str | None
+    device: str | None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"id": self.id, "session": self.session, "student": self.student, "at": self.at.isoformat(),
+                "address": self.address, "device": self.device}
+
+    @classmethod
+    def from_wire(cls, body: Any) -> CheckinRequest:
+        """Raise ValueError, naming the field, for anything but what `to_wire` makes."""
+        if not isinstance(body, dict):
+            raise ValueError("not a JSON object")
+        if not isinstance(body.get("id"), str) or not 1 <= len(body["id"]) <= 64:
+            raise ValueError("id: a string of 1..64 characters")
+        if not isinstance(body.get("session"), int) or isinstance(body["session"], bool) or body["session"] < 1:
+            raise ValueError("session: a positive integer")
+        try:
+            at = datetime.fromisoformat(str(body["at"]))
+        except (KeyError, ValueError):
+            raise ValueError("at: an ISO date-time") from None
+        if at.tzinfo is None:
+            raise ValueError("at: needs a UTC offset")
+        texts: dict[str, Any] = {}
+        for field, longest in CHECKIN_LIMITS.items():
+            value = body.get(field) or None  # "" = unknown
+            if (value is None and field == "student") or (
+                    value is not None and (not isinstance(value, str) or len(value) > longest)):
+                raise ValueError(f"{field}: a string of 1..{longest} characters")
+            texts[field] = value
+        return cls(body["id"], body["session"], texts["student"], at, texts["address"], texts["device"])
+
+
+@dataclass(frozen=True)
+class CheckinVerdict:
+    request: CheckinRequest
+    outcome: str  # accepted | repeat | refused
+    code: str | None = None  # the refusal's error code (forbidden, window_closed, locked, not_found)
+    reason: str | None = None
+
+
+def judge_checkins(policy: Policy, requests: Iterable[CheckinRequest], sessions: Mapping[int, Any],
+                   periods: Mapping[str, Sequence[Period]], done: Iterable[tuple[int, str]],
+                   closed: Iterable[ClosedYear]) -> list[CheckinVerdict]:
+    """Each request's verdict, in order: a student's first check-in to a session is accepted if the rules
+    allow it then (roster on the session's date, window at the scan's instant, network, archived year); any
+    later one for the same session is a repeat (a no-op), whether stored before or earlier in this batch.
+    `sessions` maps ids to rows with `group`, `subgroup`, `starts_at`."""
+    seen = set(done)
+    closed = list(closed)
+    verdicts = []
+    for r in requests:
+        key = (r.session, r.student)
+        if key in seen:
+            verdicts.append(CheckinVerdict(r, "repeat"))
+            continue
+        s = sessions.get(r.session)
+        if s is None:
+            verdicts.append(CheckinVerdict(r, "refused", "not_found", f"no session {r.session}"))
+            continue
+        lock = year_lock(closed, session_day(policy, s.starts_at), role=CHECKIN)
+        if lock:
+            verdicts.append(CheckinVerdict(r, "refused", "locked", lock))
+            continue
+        try:
+            check_checkin(policy, periods.get(r.student, ()), s.group, s.subgroup, s.starts_at, r.at, r.address)
+        except DomainError as refusal:
+            verdicts.append(CheckinVerdict(r, "refused", refusal.code, refusal.detail))
+            continue
+        seen.add(key)
+        verdicts.append(CheckinVerdict(r, "accepted"))
+    return verdicts
 
 
 # -- excuses (003 §4.2.3-4.2.4) ----------------------------------------------------------------------------

@@ -59,7 +59,3 @@ class ExcuseSchema(Strict):
     to = fields.Date(required=True)
     kind = fields.String(required=True, validate=validate.Length(1, 32))
     document = fields.String(required=True, validate=validate.Length(1, 500))
-
-
-# The check-in's arguments (field: (required, longest)); checked by hand on the hot path (service.checkin).
-CHECKIN_LIMITS = {"student": (True, 64), "address": (False, 64), "device": (False, 200)}

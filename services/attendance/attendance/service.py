@@ -33,14 +33,12 @@ from attendance.models import (
     Term,
 )
 from attendance.schemas import (
-    CHECKIN_LIMITS,
     ExcuseSchema,
     MarkSchema,
     PlanSchema,
     TimetableSchema,
     TopicSchema,
 )
-from kernel.clock import OFFSET_SQL
 from kernel.consumer import handles
 from kernel.db import Database
 from kernel.errors import Locked, NotFound, ValidationFailed
@@ -59,51 +57,9 @@ REFERENCE_GRACE_S = 3.0  # how long a timetable naming unknown groups or load wa
 SCHEDULED = ("id", "ref", "term", "discipline", "group", "subgroup", "kind", "teacher", "starts_at", "minutes",
              "room")
 
-# the check-in's whole read in one statement: the session (locked FOR KEY SHARE: a teacher's write waits, other
-# check-ins do not), the student's periods in its group, the archived years, the mark and check-in already there,
-# and the simulation clock
-CHECKIN_READ_SQL = text(f"""
-SELECT s.id, s.term, s.discipline, s."group", s.subgroup, s.kind, s.teacher, s.starts_at, s.late, s.first_entry_at,
-       e."group" AS e_group, e.subgroup AS e_subgroup, e.starts, e.ends,
-       (SELECT status FROM attendance.mark WHERE session = s.id AND student = :student) AS before,
-       EXISTS (SELECT 1 FROM attendance.checkin WHERE session = s.id AND student = :student) AS done,
-       (SELECT json_agg(json_build_array(y.year, y.starts, y.ends)) FROM attendance.closed_year y) AS closed,
-       {OFFSET_SQL} AS clock_offset
-FROM attendance.session s
-LEFT JOIN attendance.enrolment e ON e.student = :student AND e."group" = s."group"
-WHERE s.id = :session
-FOR KEY SHARE OF s
-""")
-
-CHECKIN_SQL = text("""
-WITH c AS (
-  INSERT INTO attendance.checkin (session, student, at, address, device)
-  VALUES (:session, :student, :at, :address, :device)
-  ON CONFLICT DO NOTHING RETURNING session
-), m AS (
-  INSERT INTO attendance.mark (session, student, status, source, set_by, set_at)
-  SELECT session, :student, :status, 'checkin', :student, :at FROM c
-  ON CONFLICT DO NOTHING RETURNING status
-)
-SELECT (SELECT count(*) FROM c) AS checked, (SELECT count(*) FROM m) AS marked
-""")
-
-
 def session_chain(session_id: int) -> str:
     """The audit chain of a session: its marks, check-ins and topic (kernel.audit: one chain per stream)."""
     return f"session:{session_id}"
-
-
-def _checkin_args(student: Any, address: Any, device: Any) -> dict[str, Any]:
-    """The check-in's arguments, checked by hand: the hot path skips building a marshmallow schema."""
-    args = {"student": student, "address": address or None, "device": device or None}  # "" = unknown
-    for field, (required, longest) in CHECKIN_LIMITS.items():
-        value = args[field]
-        if value is None and not required:
-            continue
-        if not isinstance(value, str) or not value or len(value) > longest:
-            raise _invalid(field, f"a string of 1..{longest} characters" + ("" if required else " or null"))
-    return args
 
 
 def _encode_cursor(*parts: Any) -> str:
@@ -414,62 +370,7 @@ class AttendanceService(ServiceBase):
                       on_behalf_of=on_behalf_of, student=c.student, old=c.old, new=c.new, reason=reason,
                       approval=approval, chain=session_chain(row.id))
 
-    # -- QR check-in: the hot path (a handful of statements, one commit) ----------------------------------------
-    @rpc
-    def checkin(self, session_id: int, student: str, address: str | None, device: str | None,
-                now_iso: str | None = None) -> dict[str, Any]:
-        args = _checkin_args(student, address, device)
-        pol = policy()
-        uow = self.db
-        sid = _id(session_id, "session")
-        found = uow.execute(CHECKIN_READ_SQL, {"session": sid, "student": args["student"]}).all()
-        if not found:
-            raise NotFound(f"no session {session_id}")
-        row = found[0]
-        uow.now_from_offset(row.clock_offset)
-        if row.done:  # a repeat scan is a no-op, whenever it comes
-            uow.rollback()
-            return {"session": sid, "student": args["student"], "status": row.before or domain.PRESENT,
-                    "already": True}
-        periods = [domain.Period(r.e_group, r.e_subgroup, r.starts, r.ends) for r in found if r.e_group]
-        if now_iso:
-            try:
-                at = datetime.fromisoformat(now_iso)
-            except ValueError:
-                raise _invalid("now", "not an ISO date-time") from None
-            if at.tzinfo is None:
-                raise _invalid("now", "needs a UTC offset")
-        else:
-            at = uow.now()
-        closed = [domain.ClosedYear(y, date.fromisoformat(a), date.fromisoformat(b)) for y, a, b in row.closed or ()]
-        reason = domain.year_lock(closed, domain.session_day(pol, row.starts_at), role=domain.CHECKIN)
-        if reason:
-            raise Locked(reason)
-        domain.check_checkin(pol, periods, row.group, row.subgroup, row.starts_at, at, args["address"])
-        result = uow.execute(CHECKIN_SQL, {"session": sid, "student": args["student"], "at": at,
-                                           "address": args["address"], "device": args["device"],
-                                           "status": domain.PRESENT}).one()
-        if not result.checked:  # the same student's other scan got there first
-            uow.rollback()
-            return {"session": sid, "student": args["student"], "status": row.before or domain.PRESENT,
-                    "already": True}
-        chain = session_chain(sid)
-        if result.marked:
-            change = domain.Change(args["student"], None, domain.PRESENT)
-            uow.emit("marks.recorded", _marks_event(pol, row, [change], actor=args["student"], on_behalf_of=None,
-                                                    source="checkin"), actor=args["student"])
-            uow.audit(entity="mark", entity_id=f"{sid}:{args['student']}", action="checkin",
-                      actor=args["student"], student=args["student"], old=None, new=domain.PRESENT,
-                      reason=f"QR check-in from {args['address'] or '?'}, device {args['device'] or '?'}",
-                      chain=chain)
-        else:  # a mark was there already: the teacher's mark wins, the check-in is kept for the record
-            uow.audit(entity="checkin", entity_id=f"{sid}:{args['student']}", action="checkin",
-                      actor=args["student"], student=args["student"],
-                      new={"address": args["address"], "device": args["device"], "mark": row.before},
-                      chain=chain)
-        uow.commit()
-        return {"session": sid, "student": args["student"],
-                "status": domain.PRESENT if result.marked else row.before, "already": False}
+    # QR check-ins arrive through the command queue and are recorded in batches: attendance.intake
 
     @rpc
     def live_roster(self, session_id: int) -> dict[str, Any]:
