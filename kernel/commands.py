@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from amqp.exceptions import AMQPError as AmqpError
-from kombu import Exchange
+from kombu import Exchange, pools
 from kombu.exceptions import KombuError
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import AMQP_URI_CONFIG_KEY, PERSISTENT
@@ -21,6 +21,7 @@ from nameko.extensions import DependencyProvider
 from kernel.errors import Unavailable
 
 COMMANDS_EXCHANGE = "ejournal.commands"
+SENDERS = 64  # publishes of a process waiting for their confirms at once (the gateway's burst concurrency)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class CommandSender(DependencyProvider):
         self.publisher: Publisher | None = None
 
     def setup(self) -> None:
+        # kombu's pools hold 10 connections by default: with confirms, 10 publishes in flight at once at most
+        pools.set_limit(max(pools.get_limit(), SENDERS))
         self.publisher = Publisher(self.container.config[AMQP_URI_CONFIG_KEY], serializer="json",
                                    use_confirms=True, mandatory=True, delivery_mode=PERSISTENT,
                                    exchange=Exchange(COMMANDS_EXCHANGE, type="direct", durable=True))

@@ -8,6 +8,7 @@ import json
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import segno
@@ -32,15 +33,19 @@ from gateway.schemas import (
     SessionSchema,
     TopicSchema,
 )
+from kernel.cache import Memo
 from kernel.commands import CHECKIN, CommandSender
 from kernel.config import settings
 from kernel.consumer import handles
 from kernel.errors import Forbidden, Locked, NotFound, ValidationFailed
 from kernel.events import Envelope
+from kernel.policy import CHECKIN as CHECKIN_ROLE
 from kernel.policy import load_preset
 from kernel.roster import Period
 
 OFFICE = ("it_admin", "academic_office")
+# how long the check-in's view of a session or of the archived years may lag the events (attendance re-checks)
+CHECKIN_FACTS_TTL_S = 30.0
 PAGE = (Path(__file__).parent / "pages" / "checkin.html").read_text(encoding="utf-8")
 SESSION_PARAMS = {"group": "group code", "discipline": "discipline code", "teacher": "teacher code",
                   "from": "first date", "to": "last date", "student": "a student (parents: which child)",
@@ -51,7 +56,8 @@ class AttendanceRoutes:
     """Mixed into GatewayService; relies on its `db`, `attendance`, `faculty_of_group` and access helpers."""
 
     send_checkin = CommandSender(CHECKIN)
-    recent_checkins = checkin.RecentCheckins()
+    recent_checkins = Memo(ttl=3 * 3600)  # (session, student) this process accepted: a repeat scan is answered here
+    checkin_facts = Memo(ttl=CHECKIN_FACTS_TTL_S)  # sessions and archived years, as the check-in needs them
 
     # -- access -----------------------------------------------------------------------------------
     def session_row(self, session_id: int) -> Session:
@@ -231,10 +237,11 @@ class AttendanceRoutes:
                         headers={"Cache-Control": "no-store", "X-Checkin-Expires": code["expires_at"]})
 
     @route("POST", "/api/v1/checkin", summary="A student checks in with a scanned code", roles=("student",),
-           body=CheckinSchema, answer=CheckinAnswerSchema)
+           body=CheckinSchema, answer=CheckinAnswerSchema, authenticate="authenticate_student")
     def checkin(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
-        """The burst's hot path (issue 3): no RPC. The code, the roster, the window, the network and the
-        archived years are checked here from the read model; the check-in then goes to the attendance service
+        """The burst's hot path (issue 3): no RPC, and no database unless a cache is cold. The caller comes
+        from the access token, the code, the roster, the window, the network and the archived years are checked
+        here from the token and the read model; the check-in then goes to the attendance service
         through its command queue, confirmed by the broker before the answer, and is recorded there in batches
         (attendance.intake), which re-checks the roster against the enrolment orders."""
         policy = load_preset(settings().preset)
@@ -243,8 +250,14 @@ class AttendanceRoutes:
         answer = {"session": session_id, "student": caller.code, "status": PRESENT, "already": True}
         if (session_id, caller.code) in self.recent_checkins:
             return answer
-        s = self.session_row(session_id)
-        self.refuse_archived(policy.local(s.starts_at).date())
+        s = self.checkin_facts.get(session_id, lambda: self.session_facts(session_id))
+        if s is None:
+            raise NotFound(f"no session {session_id}")
+        closed = self.checkin_facts.get("closed", lambda: [
+            attendance_rules.ClosedYear(y.year, y.starts, y.ends) for y in self.db.session.scalars(select(ClosedYear))])
+        lock = attendance_rules.year_lock(closed, policy.local(s.starts_at).date(), role=CHECKIN_ROLE)
+        if lock:
+            raise Locked(lock)
         roster = [Period(caller.group, caller.subgroup, date.min, None)] if caller.group else []
         address = request.remote_addr or None
         attendance_rules.check_checkin(policy, roster, s.group, s.subgroup, s.starts_at, now, address)
@@ -252,8 +265,13 @@ class AttendanceRoutes:
         request_id = uuid.uuid4().hex
         self.send_checkin(CheckinRequest(request_id, session_id, caller.code, now, address, device).to_wire(),
                           request_id)
-        self.recent_checkins.add((session_id, caller.code))
+        self.recent_checkins.put((session_id, caller.code), True)
         return {**answer, "already": False}
+
+    def session_facts(self, session_id: int) -> Any:
+        row = self.db.session.get(Session, session_id)
+        return None if row is None else SimpleNamespace(group=row.group, subgroup=row.subgroup,
+                                                        starts_at=row.starts_at)
 
     @http("GET", "/checkin")
     def checkin_page(self, request: Request) -> Response:

@@ -21,9 +21,14 @@ AUDIENCE = "ejournal-api"
 ALGORITHM = "HS256"
 
 
-def issue_access_token(code: str, secret: str, now: datetime, lifetime_s: int) -> str:
-    claims = {"sub": code, "iss": ISSUER, "aud": AUDIENCE, "iat": int(now.timestamp()),
-              "exp": int((now + timedelta(seconds=lifetime_s)).timestamp()), "jti": uuid.uuid4().hex}
+def issue_access_token(code: str, secret: str, now: datetime, lifetime_s: int,
+                       student: dict[str, str | None] | None = None) -> str:
+    """`student` ({"group", "subgroup"} at issue time) lets the check-in burst authorize from the token alone
+    (GatewayService.authenticate_student); the attendance service re-checks the roster from the orders."""
+    claims: dict[str, Any] = {"sub": code, "iss": ISSUER, "aud": AUDIENCE, "iat": int(now.timestamp()),
+                              "exp": int((now + timedelta(seconds=lifetime_s)).timestamp()), "jti": uuid.uuid4().hex}
+    if student is not None:
+        claims["stu"] = student
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 

@@ -9,11 +9,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections import OrderedDict
 from datetime import datetime
-from typing import Any
-
-from nameko.extensions import DependencyProvider
 
 from kernel.errors import TokenExpired, ValidationFailed
 
@@ -53,28 +49,3 @@ def read(secret: str, token: str, now: datetime, grace_s: int) -> int:
         raise TokenExpired("this check-in code has expired; scan the code on the screen again")
     return session
 
-
-class Recent:
-    """The check-ins this gateway process accepted lately (bounded, oldest forgotten first): a student's repeat
-    scan is answered `already` without sending anything. Only a shortcut: the attendance service treats any
-    repeat, from any gateway, as a no-op."""
-
-    def __init__(self, limit: int = 200_000):
-        self.limit = limit
-        self.keys: OrderedDict[tuple[int, str], None] = OrderedDict()
-
-    def __contains__(self, key: tuple[int, str]) -> bool:
-        return key in self.keys
-
-    def add(self, key: tuple[int, str]) -> None:
-        self.keys[key] = None
-        if len(self.keys) > self.limit:
-            self.keys.popitem(last=False)
-
-
-class RecentCheckins(DependencyProvider):
-    def setup(self) -> None:
-        self.recent = Recent()
-
-    def get_dependency(self, worker_ctx: Any) -> Recent:
-        return self.recent

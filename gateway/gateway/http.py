@@ -97,9 +97,11 @@ def limit_of(request: Request, default: int = 100) -> int:
 
 def route(method: str, path: str, *, summary: str, roles: tuple[str, ...] | None = None, public: bool = False,
           body: type[Schema] | None = None, answer: type[Schema] | None = None, status: int = 200,
-          answer_media: str = "application/json", params: dict[str, str] | None = None) -> Callable:
+          answer_media: str = "application/json", params: dict[str, str] | None = None,
+          authenticate: str = "authenticate") -> Callable:
     """Declare a gateway route. The handler is `fn(self, request, caller, payload, **path_values)` and
-    returns data (sent as JSON with `status`) or a werkzeug Response."""
+    returns data (sent as JSON with `status`) or a werkzeug Response. `authenticate` names the service's
+    method that turns the request into the caller."""
 
     def decorate(fn: Callable) -> Any:
         spec = Route(method, path, fn.__name__, summary, roles, public, body, answer, answer_media, status,
@@ -114,7 +116,7 @@ def route(method: str, path: str, *, summary: str, roles: tuple[str, ...] | None
                 request_id = uuid.uuid4().hex
             self.context.context_data["request_id"] = request_id
             try:
-                caller = None if public else self.authenticate(request)
+                caller = None if public else getattr(self, authenticate)(request)
                 if roles is not None and caller is not None:
                     self.require_role(caller, roles)
                 payload = read_json(request, body)

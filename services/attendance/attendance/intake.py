@@ -45,7 +45,7 @@ METRICS_PORT_OFFSET = 106  # beside the relays' EJOURNAL_PORT + 101..105
 
 
 class Intake:
-    def __init__(self, *, batch: int = 500, linger: float = 0.02):
+    def __init__(self, *, batch: int = 500, linger: float = 0.05):
         self.batch = batch
         self.linger = linger
         self.running = True

@@ -13,7 +13,8 @@ from datetime import date, datetime
 from typing import Any
 
 from nameko.rpc import rpc
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from grading import domain
 from grading.models import (
@@ -595,16 +596,16 @@ class GradingService(ServiceBase):
         """Keep each student's current status per session (the attendance summary and rating follow it)."""
         p = event.payload
         self._upsert_session(p, p["session"])
-        s = self.db.session
-        for change in p.get("changes") or []:
-            mark = s.get(Mark, (int(p["session"]), change["student"]))
-            if change.get("new") is None:
-                if mark is not None:
-                    s.delete(mark)
-            elif mark is None:
-                s.add(Mark(session=int(p["session"]), student=change["student"], status=change["new"]))
-            else:
-                mark.status = change["new"]
+        session = int(p["session"])
+        last = {c["student"]: c.get("new") for c in p.get("changes") or []}  # one statement for the whole event
+        rows = [{"session": session, "student": k, "status": v} for k, v in last.items() if v is not None]
+        if rows:
+            stmt = pg_insert(Mark).values(rows)
+            self.db.execute(stmt.on_conflict_do_update(index_elements=[Mark.session, Mark.student],
+                                                       set_={"status": stmt.excluded.status}))
+        gone = [k for k, v in last.items() if v is None]
+        if gone:
+            self.db.execute(delete(Mark).where(Mark.session == session, Mark.student.in_(gone)))
 
     # -- make-up results and appeal decisions, from the makeup service's events -------------------------
     @handles("makeup", "makeup.completed")

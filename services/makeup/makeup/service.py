@@ -623,11 +623,15 @@ class MakeupService(ServiceBase):
         p = event.payload
         self._upsert_session(p, p["session"])
         at = _instant(event.occurred_at)
-        for change in p.get("changes") or []:
-            values = {"group": p["group"], "discipline": p["discipline"], "status": change.get("new"), "at": at}
-            stmt = pg_insert(Mark).values(session=int(p["session"]), student=change["student"], **values)
-            self.db.session.execute(stmt.on_conflict_do_update(
-                index_elements=[Mark.session, Mark.student], set_=values, where=Mark.at <= at))
+        last = {c["student"]: c.get("new") for c in p.get("changes") or []}  # one statement for the whole event
+        if not last:
+            return
+        values = {"group": p["group"], "discipline": p["discipline"], "at": at}
+        stmt = pg_insert(Mark).values([{"session": int(p["session"]), "student": student, "status": status,
+                                        **values} for student, status in last.items()])
+        self.db.session.execute(stmt.on_conflict_do_update(
+            index_elements=[Mark.session, Mark.student], set_={**values, "status": stmt.excluded.status},
+            where=Mark.at <= at))
 
     def _upsert_statement(self, event: Envelope) -> None:
         p = event.payload
