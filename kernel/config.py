@@ -35,6 +35,8 @@ class Settings:
     address_max_failures: int
     access_token_seconds: int
     refresh_token_seconds: int
+    # the type provisioned queues are declared as; a cluster's broker must make it its default too (provision checks)
+    queue_type: str = "classic"
 
     def role(self, service: str) -> str:
         """The database role a service connects as; it can touch only its own schema."""
@@ -85,4 +87,5 @@ def settings() -> Settings:
         address_max_failures=int(env("EJOURNAL_ADDRESS_MAX_FAILURES", "100")),
         access_token_seconds=int(env("EJOURNAL_ACCESS_TOKEN_SECONDS", "900")),
         refresh_token_seconds=int(env("EJOURNAL_REFRESH_TOKEN_SECONDS", str(14 * 24 * 3600))),
+        queue_type=env("EJOURNAL_QUEUE_TYPE", "classic"),
     )

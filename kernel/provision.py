@@ -7,7 +7,10 @@ service that can use only its own schema (plus reading the simulation clock); th
 INSERT/SELECT only. Each service's migrations run, then grants are refreshed.
 Broker: every service's RPC queue, every idempotent handler's queue with its retry queue and
 binding, the command queues (kernel.commands), the dead-letter and unrouted queues: all durable, so
-no event or command is dropped because a consumer has never started.
+no event or command is dropped because a consumer has never started. EJOURNAL_QUEUE_TYPE=quorum (a
+RabbitMQ cluster) declares them as quorum queues and checks that the broker's default type is quorum
+too, because the services re-declare their queues without naming a type; the default, classic, names
+no type at all.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import sys
 
 import pika
 import psycopg2
+from pika.exceptions import ChannelClosedByBroker
 from psycopg2 import sql
 
 from kernel import migrate
@@ -128,29 +132,59 @@ def broker_topology() -> list[tuple[str, dict]]:
     return queues
 
 
+QUEUE_TYPES = ("classic", "quorum")
+
+
+def queue_arguments(arguments: dict | None = None) -> dict | None:
+    """A queue's declaration arguments: x-queue-type only when the setting is not classic, so one machine
+    declares exactly as before."""
+    queue_type = settings().queue_type
+    if queue_type not in QUEUE_TYPES:
+        raise ValueError(f"EJOURNAL_QUEUE_TYPE={queue_type!r}: use one of {', '.join(QUEUE_TYPES)}")
+    if queue_type == "classic":
+        return arguments
+    return {**(arguments or {}), "x-queue-type": queue_type}
+
+
+def check_default_queue_type(conn: pika.BlockingConnection, queue: str) -> None:
+    """Declare `queue` again without a type, as nameko and the relay do: the broker must resolve it to the
+    provisioned type, or the services would fail to start with PRECONDITION_FAILED."""
+    if settings().queue_type == "classic":
+        return
+    try:
+        conn.channel().queue_declare(queue, durable=True)
+    except ChannelClosedByBroker as exc:
+        raise RuntimeError(
+            f"queue {queue} is {settings().queue_type}, but a declaration without x-queue-type is not: make"
+            f" {settings().queue_type} the broker's default queue type (rabbitmq.conf default_queue_type, or the"
+            f" vhost's --default-queue-type) ({exc.reply_text})") from None
+
+
 def declare_broker() -> None:
     conn = pika.BlockingConnection(pika.URLParameters(settings().amqp_uri))
     ch = conn.channel()
     ch.exchange_declare("nameko-rpc", exchange_type="topic", durable=True)
     for service in SERVICES:
         ch.exchange_declare(exchange_name(service), exchange_type="topic", durable=True)
-    ch.queue_declare(DEAD_LETTER_QUEUE, durable=True)
-    ch.queue_declare(UNROUTED_QUEUE, durable=True)
+    ch.queue_declare(DEAD_LETTER_QUEUE, durable=True, arguments=queue_arguments())
+    ch.queue_declare(UNROUTED_QUEUE, durable=True, arguments=queue_arguments())
     ch.exchange_declare(COMMANDS_EXCHANGE, exchange_type="direct", durable=True)
     for command in COMMAND_QUEUES:
-        ch.queue_declare(command.queue, durable=True)
+        ch.queue_declare(command.queue, durable=True, arguments=queue_arguments())
         ch.queue_bind(command.queue, COMMANDS_EXCHANGE, routing_key=command.routing_key)
     count = len(COMMAND_QUEUES)
     for name, spec in broker_topology():
-        ch.queue_declare(name, durable=True)
+        ch.queue_declare(name, durable=True, arguments=queue_arguments())
         ch.queue_bind(name, spec["exchange"], routing_key=spec["routing_key"])
         if "retry_ms" in spec:
-            ch.queue_declare(f"{name}.retry", durable=True, arguments={
+            ch.queue_declare(f"{name}.retry", durable=True, arguments=queue_arguments({
                 "x-message-ttl": spec["retry_ms"], "x-dead-letter-exchange": "",
-                "x-dead-letter-routing-key": name})
+                "x-dead-letter-routing-key": name}))
         count += 1
+    check_default_queue_type(conn, DEAD_LETTER_QUEUE)
     conn.close()
-    print(f"  broker: {count} durable queues declared")
+    kind = "" if settings().queue_type == "classic" else f" {settings().queue_type}"
+    print(f"  broker: {count} durable{kind} queues declared")
 
 
 def main() -> int:

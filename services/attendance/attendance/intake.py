@@ -23,6 +23,7 @@ from typing import Any
 import pika
 from pika.exceptions import AMQPError
 from prometheus_client import Counter, Histogram, start_http_server
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
@@ -56,8 +57,10 @@ class Intake:
     def connect(self) -> None:
         cfg = settings()
         if self.factory is None:
-            self.factory = sessionmaker(bind=make_engine(cfg.service_url("attendance"), pool_size=1),
-                                        expire_on_commit=False)
+            engine = make_engine(cfg.service_url("attendance"), pool_size=1)
+            with engine.connect() as conn:  # fail here, not at the first check-in; the pool keeps it open
+                conn.execute(text("SELECT 1"))
+            self.factory = sessionmaker(bind=engine, expire_on_commit=False)
         if self.amqp is None or self.amqp.is_closed:
             params = pika.URLParameters(cfg.amqp_uri)
             params.heartbeat = 30
