@@ -12,6 +12,7 @@ import pika
 import pytest
 
 from kernel import provision
+from kernel.commands import COMMAND_QUEUES
 from kernel.config import settings
 
 pytestmark = [pytest.mark.integration,
@@ -57,7 +58,7 @@ def test_by_default_every_queue_is_classic_and_declared_without_a_type(vhost, mo
     provision.declare_broker()
     found = queues(vhost)
     assert len(found) == len(provision.broker_topology()) + sum(
-        1 for _, spec in provision.broker_topology() if "retry_ms" in spec) + 2
+        1 for _, spec in provision.broker_topology() if "retry_ms" in spec) + 2 + len(COMMAND_QUEUES)
     assert {row["type"] for row in found.values()} == {"classic"}
     assert not any("x-queue-type" in arguments(row) for row in found.values())
     retry = next(row for name, row in found.items() if name.endswith(".retry"))
