@@ -147,13 +147,18 @@ def outbox_backlog(c: Client, service: str = "attendance") -> int | None:
 
 def server_time(c: Client, path: str = "/api/v1/checkin") -> tuple[float, float]:
     """(requests, seconds) the gateway itself spent on `path` so far, from its /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
     _, body = c.call("GET", "/metrics")
     text = body.decode() if isinstance(body, bytes) else str(body)
-    values = {}
-    for kind in ("sum", "count"):
-        found = re.search(re.escape(f'ejournal_http_request_duration_seconds_{kind}{{route="{path}",method="POST"}} ')
-                          + r"([0-9.e+]+)", text)
-        values[kind] = float(found.group(1)) if found else 0.0
+    values = {"count": 0.0, "sum": 0.0}
+    for family in text_string_to_metric_families(text):
+        if family.name != "ejournal_http_request_duration_seconds":
+            continue
+        for sample in family.samples:
+            kind = sample.name.rsplit("_", 1)[-1]
+            if kind in values and sample.labels.get("route") == path and sample.labels.get("method") == "POST":
+                values[kind] += sample.value
     return values["count"], values["sum"]
 
 

@@ -119,3 +119,20 @@ def until_status(call, status: int, timeout: float = 20):
     except AssertionError:
         raise AssertionError(f"never answered {status}; last: {box[0].status_code} {box[0].text[:300]}") from None
     return box[0]
+
+
+def admin_query(statement: str, params: dict | tuple | None = None) -> list[tuple]:
+    """Run SQL on the test stack's database as its admin role (committed); the rows, if any."""
+    import psycopg2
+
+    from kernel.config import settings
+
+    cfg = settings()
+    conn = psycopg2.connect(host=cfg.pg_host, port=cfg.pg_port, dbname=cfg.db_name, user=cfg.admin_role,
+                            password=cfg.pg_admin_password, connect_timeout=10)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(statement, params)
+            return cur.fetchall() if cur.description else []
+    finally:
+        conn.close()
