@@ -6,6 +6,7 @@ The shared test stack has archived 2026-2027 by the time this module runs: every
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import zxingcpp
+from nameko.standalone.rpc import ClusterRpcProxy
 from PIL import Image
 
 import support
@@ -200,6 +202,31 @@ def test_rebuild_is_safe_while_live_events_keep_arriving(stack, activity):
     want = attendance_counts(stack, s)
     assert want == {"absent": 7, "present": 20, "sick": 1}
     eventually(lambda: report_counts(stack, group=GROUP) == want, timeout=30)
+
+
+def test_every_service_pages_its_event_log_in_order_for_a_rebuild(stack, activity):
+    with ClusterRpcProxy({"AMQP_URI": os.environ["EJOURNAL_AMQP_URI"], "serializer": "json"}, timeout=30) as rpc:
+        first = rpc.attendance.events(after_id=0, limit=5)
+        ids = [i["id"] for i in first["items"]]
+        assert ids == sorted(ids) and len(ids) == 5 and first["next_after"] == ids[-1] <= first["last_id"]
+        following = rpc.attendance.events(after_id=first["next_after"], limit=5)
+        assert following["items"][0]["id"] > ids[-1]
+        marks = rpc.attendance.events(after_id=0, limit=1000, types=["marks.recorded"])["items"]
+        assert marks and {i["event"]["type"] for i in marks} == {"marks.recorded"}
+        assert all({"event_id", "occurred_at", "payload", "source"} <= set(i["event"]) for i in marks)
+        end = rpc.identity.events(after_id=rpc.identity.events(limit=1)["last_id"])
+        assert end["items"] == [] and end["next_after"] == end["last_id"]
+        for bad in ({"after_id": -1}, {"limit": 0}, {"limit": 5000}, {"types": "marks.recorded"}):
+            with pytest.raises(Exception, match="ValidationFailed"):
+                rpc.grading.events(**bad)
+
+
+def test_openapi_describes_the_report_routes(stack):
+    paths = stack.api("GET", "/api/v1/openapi.json").json()["paths"]
+    for path in ("/api/v1/reports/filling", "/api/v1/reports/at-risk", "/api/v1/students/{code}/record",
+                 "/api/v1/journal/{teacher}/{term}", "/api/v1/reports/scheduled",
+                 "/api/v1/reports/scheduled/{report_id}"):
+        assert "get" in paths[path], path
 
 
 # -- the journal-filling report (Appendix No. 1) -------------------------------------------------------------

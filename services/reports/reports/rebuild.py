@@ -88,13 +88,25 @@ class ReplayUnitOfWork(UnitOfWork):
 
 
 def empty(factory: sessionmaker) -> dict[str, int]:
-    """Step 1: lock and empty the read models and the processed event ids, in one transaction."""
+    """Step 1: lock and empty the read models and the processed event ids, in one transaction. A deadlock with
+    a reader that locked the tables in another order aborts one of the two: then try again."""
     names = [f"{SCHEMA}.{t}" for t in [*TABLES, "processed_event"]]
-    with factory() as s:
-        s.execute(text(f"LOCK TABLE {', '.join(names)} IN ACCESS EXCLUSIVE MODE"))
-        counts = {t: s.execute(text(f"DELETE FROM {SCHEMA}.{t}")).rowcount for t in [*TABLES, "processed_event"]}
-        s.commit()
-    return counts
+    for attempt in range(1, 6):
+        with factory() as s:
+            try:
+                s.execute(text("SET LOCAL statement_timeout = '15min'"))  # a big schema takes a while to empty
+                s.execute(text(f"LOCK TABLE {', '.join(names)} IN ACCESS EXCLUSIVE MODE"))
+                counts = {t: s.execute(text(f"DELETE FROM {SCHEMA}.{t}")).rowcount
+                          for t in [*TABLES, "processed_event"]}
+                s.commit()
+                return counts
+            except DBAPIError as exc:
+                s.rollback()
+                if attempt == 5:
+                    raise
+                log.warning("emptying the read models: %s; trying again", exc.orig)
+                time.sleep(0.5 * attempt)
+    raise AssertionError("unreachable")
 
 
 def replay_source(proxy: Any, factory: sessionmaker, source: str, by_type: dict[str, list[Callable[..., Any]]],
