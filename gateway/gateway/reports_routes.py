@@ -5,13 +5,31 @@ from __future__ import annotations
 
 import base64
 from typing import Any
+from urllib.parse import quote
 
+from marshmallow import Schema, ValidationError
 from werkzeug.wrappers import Request, Response
 
 from gateway.http import route
-from kernel.errors import Forbidden, ValidationFailed
+from gateway.models import OrgUnit, Principal
+from gateway.report_schemas import (
+    AtRiskQuerySchema,
+    AtRiskReportSchema,
+    FillingQuerySchema,
+    FillingReportSchema,
+    RecordQuerySchema,
+    ScheduledListQuerySchema,
+    ScheduledListSchema,
+    ScheduledQuerySchema,
+    ScheduledReportSchema,
+    StudentRecordSchema,
+    TeacherJournalSchema,
+)
+from kernel.errors import Forbidden, NotFound, ValidationFailed
+from kernel.validation import flatten_marshmallow
 
 LANGS = ("ky", "ru", "kk", "en")
+OFFICE = ("it_admin", "academic_office")
 
 
 def document(answer: dict[str, Any]) -> Response:
@@ -19,11 +37,21 @@ def document(answer: dict[str, Any]) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{answer["filename"]}"'})
 
 
-def language(request: Request) -> str:
-    lang = request.args.get("lang") or request.accept_languages.best_match(LANGS) or "ru"
+def language(request: Request, default: str = "ru") -> str:
+    lang = request.args.get("lang") or request.accept_languages.best_match(LANGS) or default
     if lang not in LANGS:
         raise ValidationFailed(f"lang: one of {', '.join(LANGS)}", {"lang": [f"one of {', '.join(LANGS)}"]})
     return lang
+
+
+def query(request: Request, schema: type[Schema]) -> dict[str, Any]:
+    """The query parameters through a schema: a bad or unknown one is a 422 naming it, before anything is asked."""
+    try:
+        return schema().load(request.args.to_dict())
+    except ValidationError as exc:
+        flat = flatten_marshmallow(exc.messages)
+        first = next(iter(flat.items()))
+        raise ValidationFailed(f"{first[0]}: {first[1][0]}", flat) from None
 
 
 class ReportsRoutes:
@@ -58,3 +86,109 @@ class ReportsRoutes:
         verify = f"{request.host_url.rstrip('/')}/api/v1/statements/{statement['id']}"
         return document(self.reports.call("render_statement", statement, fmt, language(request), verify,
                                           timeout=60))
+
+    # -- who may inspect whom --------------------------------------------------------------------------------
+    def inspects_teacher(self, caller: Any, teacher: str) -> bool:
+        """An authorised inspector of a teacher's journal (RULES.md §1, §8; 001 §5.3, §5.6): the academic office
+        and IT, the head of the teacher's department, the directorate of its faculty."""
+        if any(caller.has(r) for r in OFFICE):
+            return True
+        row = self.db.session.get(Principal, teacher)
+        if row is None or row.kind != "staff" or row.department is None:
+            return False
+        department = self.db.session.get(OrgUnit, row.department)
+        faculty = department.parent if department else None
+        return caller.has("department_head", row.department) or bool(faculty and caller.has("directorate", faculty))
+
+    def journal_url(self, request: Request, teacher: str, term: str) -> str:
+        return f"{request.host_url.rstrip('/')}/api/v1/journal/{quote(teacher, safe='')}/{quote(term, safe='')}"
+
+    # -- the journal-filling report (Appendix No. 1) and the journal its QR code opens --------------------------
+    @route("GET", "/api/v1/reports/filling", summary="Journal-filling report of a teacher and term (Appendix No. 1)",
+           roles=("teacher", "department_head", "directorate", *OFFICE), answer=FillingReportSchema,
+           params={"teacher": "teacher code (a teacher: self)", "term": "term code", "format": "json|pdf",
+                   "lang": "ky|ru|kk|en (default ky)"})
+    def filling_report(self, request: Request, caller: Any, body: None) -> Any:
+        q = query(request, FillingQuerySchema)
+        teacher = q.get("teacher") or caller.code
+        if not (teacher == caller.code and caller.has("teacher")) and not self.inspects_teacher(caller, teacher):
+            raise NotFound(f"no teacher {teacher}")
+        answer = self.reports.call("filling_report", teacher, q["term"], q["format"], language(request, "ky"),
+                                   self.journal_url(request, teacher, q["term"]), timeout=60)
+        return answer if q["format"] == "json" else document(answer)
+
+    @route("GET", "/api/v1/journal/<teacher>/<term>",
+           summary="A teacher's journal for a term, for an inspector (the QR code of Appendix No. 1)",
+           answer=TeacherJournalSchema)
+    def teacher_journal(self, request: Request, caller: Any, body: None, teacher: str, term: str) -> Any:
+        if not self.inspects_teacher(caller, teacher):
+            raise NotFound(f"no journal of {teacher} for {term}")
+        return self.reports.call("teacher_journal", teacher, term, timeout=60)
+
+    # -- the student record ----------------------------------------------------------------------------------
+    @route("GET", "/api/v1/students/<code>/record", summary="Everything the journal holds on one student",
+           answer=StudentRecordSchema, params={"lang": "ky|ru|kk|en"})
+    def student_record(self, request: Request, caller: Any, body: None, code: str) -> Any:
+        query(request, RecordQuerySchema)
+        row = self.db.session.get(Principal, code)
+        allowed = row is not None and row.kind == "student" and (
+            (caller.has("student") and caller.code == code)
+            or (caller.has("parent") and code in caller.children)
+            or (row.group is not None and self.oversees_group(caller, row.group)))
+        if not allowed:  # API.md: an object the caller may not see answers 404, like one that does not exist
+            raise NotFound(f"no student {code}")
+        return self.reports.call("student_record", code, language(request), timeout=60)
+
+    # -- the at-risk forecast --------------------------------------------------------------------------------
+    @route("GET", "/api/v1/reports/at-risk", summary="Students at risk: low attendance or a projected fail",
+           answer=AtRiskReportSchema,
+           params={"faculty": "faculty code", "group": "group code", "format": "json|csv|xlsx|pdf",
+                   "lang": "ky|ru|kk|en"})
+    def at_risk_report(self, request: Request, caller: Any, body: None) -> Any:
+        q = query(request, AtRiskQuerySchema)
+        faculty, group = q.get("faculty"), q.get("group")
+        directorates = [sc for r, sc in caller.roles if r == "directorate"]
+        curated = [sc for r, sc in caller.roles if r == "curator"]
+        if any(caller.has(r) for r in OFFICE):
+            pass
+        elif group and self.oversees_group(caller, group):
+            pass
+        elif directorates and not group:  # per faculty for the directorate
+            if faculty not in (None, *directorates):
+                raise Forbidden("a directorate reads its own faculty")
+            faculty = faculty or directorates[0]
+        elif curated and not group and not faculty:  # per group for the curator
+            group = curated[0]
+        else:
+            raise Forbidden("the at-risk list is for office roles, the directorate and curators (their own units)")
+        answer = self.reports.call("at_risk", faculty, group, q["format"], language(request), timeout=60)
+        return answer if q["format"] == "json" else document(answer)
+
+    # -- scheduled reports -----------------------------------------------------------------------------------
+    def report_scopes(self, caller: Any) -> dict[str, list[str]] | None:
+        """The org units whose scheduled reports the caller reads: None for everything (office roles)."""
+        if any(caller.has(r) for r in OFFICE):
+            return None
+        within = {"faculties": sorted(sc for r, sc in caller.roles if r == "directorate" and sc),
+                  "departments": sorted(sc for r, sc in caller.roles if r == "department_head" and sc),
+                  "groups": sorted(sc for r, sc in caller.roles if r == "curator" and sc)}
+        if not any(within.values()):
+            raise Forbidden("scheduled reports are for office roles, the directorate, department heads and curators")
+        return within
+
+    @route("GET", "/api/v1/reports/scheduled", summary="Reports generated at the preset's cadence",
+           answer=ScheduledListSchema,
+           params={"report": "attendance|quality|filling_check|filling_report|contact_list", "limit": "at most 500",
+                   "cursor": "from next_cursor"})
+    def scheduled_reports(self, request: Request, caller: Any, body: None) -> Any:
+        q = query(request, ScheduledListQuerySchema)
+        return self.reports.call("list_scheduled", self.report_scopes(caller), q.get("report"), q["limit"],
+                                 q.get("cursor"))
+
+    @route("GET", "/api/v1/reports/scheduled/<int:report_id>", summary="One scheduled report: json or a document",
+           answer=ScheduledReportSchema, params={"format": "json|csv|xlsx|pdf", "lang": "ky|ru|kk|en"})
+    def scheduled_report(self, request: Request, caller: Any, body: None, report_id: int) -> Any:
+        q = query(request, ScheduledQuerySchema)
+        answer = self.reports.call("get_scheduled", report_id, self.report_scopes(caller), q["format"],
+                                   language(request), timeout=60)
+        return answer if q["format"] == "json" else document(answer)

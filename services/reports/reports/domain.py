@@ -10,13 +10,34 @@ Shares are fractions 0..1 rounded half-up to 4 places; with no marks they are No
 
 Statement documents (RULES.md §8: statements are produced from the journal, approved, then closed): the rows
 of grading's statement, numbered and ordered by the student's full name, with the labels in the wanted language.
+
+Read models are applied in any order (see `newer`, `merge_entry`, `merge_grade`, `merge_case`): each rule keeps the
+newest value by the event's time, so replaying the event logs while live events arrive gives the same tables.
+
+The journal-filling report ("Appendix No. 1", RULES.md §8; 001 §5.4-5.6) per teacher and term: sessions held,
+attendance entered on time, late (after the preset's `attendance_entry` window, as attendance flagged it) or
+missing (the window closed with no entry), topics recorded against the calendar-thematic plan, grades entered on
+time (as grading flagged them against `grade_entry`).
+
+The at-risk forecast (RULES.md §4: forecasting students' results, 001 §2.10, 002 §2.7; curators contact parents,
+000 §5, 002 §7.6), per student and discipline, with the preset's `at_risk` thresholds:
+- attendance: sessions counting as present over sessions held less those counting as excused (as grading counts
+  attendance for the rating), below `at_risk.attendance_percent` once `at_risk.min_sessions` were held;
+- projection: the rating components with data so far (grading's rule: attendance share, mean of value/max of
+  current work, sum/sum of a control) earn `max x share`; the trend is the share of those maxima the student
+  earned, and the projected total assumes the same share in the components still to come; below
+  `at_risk.rating_points` it is a risk. Only once a graded (not attendance) component has data.
+
+Scheduled reports (RULES.md §8: 001 §6.1-6.2 weekly, 002 §6.1-6.2 monthly, each semester and year): the last
+finished period of each cadence in the preset's `reports`; a semester runs 1 Sep - 31 Jan and 1 Feb - 31 Aug,
+the academic year 1 Sep - 31 Aug, a week Monday to Sunday, two weeks from Monday 1 Jan 2001.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -53,6 +74,56 @@ EXTRA_LABELS: dict[str, dict[str, str]] = {
     "module2": {"ky": "2-модуль", "ru": "Модуль 2", "kk": "2-модуль", "en": "Module 2"},
     "final": {"ky": "Жыйынтыктоочу", "ru": "Итоговая", "kk": "Қорытынды", "en": "Final"},
     "all": {"ky": "баары", "ru": "все", "kk": "барлығы", "en": "all"},
+    # the journal-filling report (Appendix No. 1)
+    "appendix_1": {"ky": "Тиркеме №1", "ru": "Приложение № 1", "kk": "№1 қосымша", "en": "Appendix No. 1"},
+    "term": {"ky": "Окуу мөөнөтү", "ru": "Период обучения", "kk": "Оқу кезеңі", "en": "Term"},
+    "held": {"ky": "Өтүлдү", "ru": "Проведено", "kk": "Өткізілді", "en": "Held"},
+    "on_time": {"ky": "Өз убагында", "ru": "Вовремя", "kk": "Уақытында", "en": "On time"},
+    "late": {"ky": "Кечиктирилген", "ru": "С опозданием", "kk": "Кешіктірілген", "en": "Late"},
+    "missing": {"ky": "Толтурулган эмес", "ru": "Не заполнено", "kk": "Толтырылмаған", "en": "Missing"},
+    "pending": {"ky": "Мөөнөтү бүтө элек", "ru": "Срок не истёк", "kk": "Мерзімі өтпеген", "en": "Window open"},
+    "topics_planned": {"ky": "Пландагы темалар", "ru": "Темы по плану", "kk": "Жоспардағы тақырыптар",
+                       "en": "Topics planned"},
+    "topics_recorded": {"ky": "Жазылган темалар", "ru": "Темы записаны", "kk": "Жазылған тақырыптар",
+                        "en": "Topics recorded"},
+    "topics_as_planned": {"ky": "Планга ылайык", "ru": "По плану", "kk": "Жоспар бойынша", "en": "As planned"},
+    "topics_missing": {"ky": "Темасы жок", "ru": "Без темы", "kk": "Тақырыбы жоқ", "en": "No topic"},
+    "grades_entered": {"ky": "Коюлган баалар", "ru": "Выставлено оценок", "kk": "Қойылған бағалар",
+                       "en": "Grades entered"},
+    "grades_on_time": {"ky": "Баалар өз убагында", "ru": "Оценки вовремя", "kk": "Бағалар уақытында",
+                       "en": "Grades on time"},
+    "grades_late": {"ky": "Баалар кечиктирилген", "ru": "Оценки с опозданием", "kk": "Бағалар кешіктірілген",
+                    "en": "Grades late"},
+    "journal_link": {"ky": "Электрондук журнал (текшерүү үчүн QR код)",
+                     "ru": "Электронный журнал (QR-код для проверки)",
+                     "kk": "Электрондық журнал (тексеруге арналған QR коды)",
+                     "en": "Electronic journal (QR code for inspection)"},
+    "generated": {"ky": "Түзүлдү", "ru": "Сформирован", "kk": "Жасалды", "en": "Generated"},
+    # the at-risk forecast and the curator's contact list
+    "at_risk_report": {"ky": "Тобокелдик тобундагы студенттер", "ru": "Студенты группы риска",
+                       "kk": "Тәуекел тобындағы білім алушылар", "en": "Students at risk"},
+    "contact_list": {"ky": "Ата-энелер менен байланышуу тизмеси", "ru": "Список для связи с родителями",
+                     "kk": "Ата-аналармен байланыс тізімі", "en": "Parents to contact"},
+    "parents": {"ky": "Ата-энелер", "ru": "Родители", "kk": "Ата-аналар", "en": "Parents"},
+    "reason": {"ky": "Себеби", "ru": "Причина", "kk": "Себебі", "en": "Reason"},
+    "risk_attendance": {
+        "ky": "Катышуу {rate}% — белгиленген {threshold}% чектен төмөн ({held} сабактан {earned} катышты)",
+        "ru": "Посещаемость {rate}% ниже порога {threshold}% (посещено {earned} из {held} занятий)",
+        "kk": "Қатысу {rate}% — белгіленген {threshold}% шегінен төмен ({held} сабақтың {earned} қатысты)",
+        "en": "Attendance {rate}% is below the {threshold}% threshold ({earned} of {held} sessions attended)"},
+    "risk_projection": {
+        "ky": "Болжолдонгон жыйынтык {projected} упай — {threshold} упайдан төмөн (азыр {earned}/{observed})",
+        "ru": "Прогноз итогового балла {projected} ниже {threshold} (сейчас {earned} из {observed})",
+        "kk": "Болжамды қорытынды {projected} балл — {threshold} балдан төмен (қазір {earned}/{observed})",
+        "en": "Projected total {projected} is below {threshold} points (so far {earned} of {observed})"},
+    # scheduled reports
+    "quality_report": {"ky": "Билим берүүнүн сапаты боюнча отчет", "ru": "Отчёт о качестве обучения",
+                       "kk": "Білім беру сапасы туралы есеп", "en": "Quality report"},
+    "filling_check": {"ky": "Журналдын толтурулушун текшерүү", "ru": "Контроль заполнения журнала",
+                      "kk": "Журналдың толтырылуын бақылау", "en": "Journal filling check"},
+    "students": {"ky": "Студенттер", "ru": "Студенты", "kk": "Білім алушылар", "en": "Students"},
+    "mean_grade": {"ky": "Орточо баа, %", "ru": "Средний балл, %", "kk": "Орташа баға, %", "en": "Mean grade, %"},
+    "at_risk": {"ky": "Тобокелдикте", "ru": "В группе риска", "kk": "Тәуекелде", "en": "At risk"},
 }
 
 
@@ -211,3 +282,340 @@ def local_day(policy: Policy, instant: Any) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(policy.tz)
     return moment.strftime("%d.%m.%Y")
+
+
+# -- applying events in any order ----------------------------------------------------------------------------
+
+
+def newer(stored_at: datetime | None, at: datetime) -> bool:
+    """Whether an event of time `at` may set a value stored by an event of time `stored_at` (not older wins)."""
+    return stored_at is None or stored_at <= at
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A session's first attendance entry by its teacher and whether it was late (003 §4.2.1): set once."""
+
+    first_entry_at: datetime | None
+    late: bool | None
+
+
+def merge_entry(stored: Entry, first_entry_at: datetime | None, late: Any) -> Entry:
+    """Attendance sets the first entry once and every later event repeats it; an event from before the entry
+    (a check-in) knows none. Whatever the order, the entry that is known stays."""
+    if stored.first_entry_at is not None or first_entry_at is None:
+        return stored
+    return Entry(first_entry_at, bool(late))
+
+
+@dataclass(frozen=True)
+class GradeState:
+    value: float
+    late: bool
+    first_at: datetime
+    at: datetime
+    role: str | None
+    reason: str | None
+    approval: str | None
+    changes: int
+
+
+def merge_grade(stored: GradeState | None, value: float, late: bool, at: datetime, role: str | None,
+                reason: str | None, approval: str | None) -> GradeState:
+    """`grade.recorded` for one student: the newest value wins; a late first entry stays late (grading flags it
+    only on the first entry, 003 §4.3.1); more than one change means the grade was corrected."""
+    if stored is None:
+        return GradeState(value, late, at, at, role, reason, approval, 1)
+    keep = stored.at > at
+    return GradeState(
+        value=stored.value if keep else value, late=stored.late or late, first_at=min(stored.first_at, at),
+        at=max(stored.at, at), role=stored.role if keep else role, reason=stored.reason if keep else reason,
+        approval=stored.approval if keep else approval, changes=stored.changes + 1)
+
+
+def merge_case(stored: Mapping[str, Any] | None, versions: Mapping[str, str] | None, payload: Mapping[str, Any],
+               at: datetime) -> tuple[dict[str, Any], dict[str, str]]:
+    """A case's events (excuse, make-up, dispute, appeal) carry its state whole or in part: each field keeps the
+    value of the newest event that carried it (`versions`: field -> that event's time)."""
+    data, seen = dict(stored or {}), dict(versions or {})
+    for key, value in payload.items():
+        if key not in seen or newer(datetime.fromisoformat(seen[key]), at):
+            data[key], seen[key] = value, at.isoformat()
+    return data, seen
+
+
+# -- the journal-filling report (Appendix No. 1) -------------------------------------------------------------
+
+ENTRY_STATES = ("on_time", "late", "missing", "pending")
+
+
+@dataclass(frozen=True)
+class SessionFill:
+    starts_at: datetime
+    first_entry_at: datetime | None
+    late: bool | None
+    planned_topic: str | None
+    topic: str | None
+
+
+def entry_state(policy: Policy, s: SessionFill, now: datetime) -> str | None:
+    """on_time | late | missing | pending for a session held (started by `now`); None for one still to come."""
+    if s.starts_at > now:
+        return None
+    if s.first_entry_at is not None:
+        return "late" if s.late else "on_time"
+    deadline = policy.deadline("attendance_entry", s.starts_at)
+    return "pending" if deadline is None or now <= deadline else "missing"
+
+
+def _same_topic(a: str | None, b: str | None) -> bool:
+    return bool(a and b) and " ".join(str(a).split()).casefold() == " ".join(str(b).split()).casefold()
+
+
+def filling_counts(policy: Policy, sessions: Iterable[SessionFill], grades: Iterable[bool],
+                   now: datetime) -> dict[str, int]:
+    """Counts of one row of the filling report: sessions scheduled and held, entries by state, topics against
+    the plan (of the sessions held), grades entered and how many of them late (`grades`: each grade's late flag)."""
+    out = {"scheduled": 0, "held": 0, **{k: 0 for k in ENTRY_STATES}, "topics_planned": 0, "topics_recorded": 0,
+           "topics_as_planned": 0, "topics_missing": 0, "grades_entered": 0, "grades_on_time": 0, "grades_late": 0}
+    for s in sessions:
+        out["scheduled"] += 1
+        state = entry_state(policy, s, now)
+        if state is None:
+            continue
+        out["held"] += 1
+        out[state] += 1
+        out["topics_planned"] += 1 if s.planned_topic else 0
+        out["topics_recorded"] += 1 if s.topic else 0
+        out["topics_missing"] += 0 if s.topic else 1
+        out["topics_as_planned"] += 1 if _same_topic(s.topic, s.planned_topic) else 0
+    for late in grades:
+        out["grades_entered"] += 1
+        out["grades_late" if late else "grades_on_time"] += 1
+    return out
+
+
+FILLING_COLUMNS = ("held", "on_time", "late", "missing", "pending", "topics_planned", "topics_recorded",
+                   "topics_as_planned", "topics_missing", "grades_entered", "grades_on_time", "grades_late")
+
+
+def sum_counts(rows: Iterable[Mapping[str, Any]], keys: Sequence[str]) -> dict[str, int]:
+    out = dict.fromkeys(keys, 0)
+    for row in rows:
+        for k in keys:
+            out[k] += int(row.get(k) or 0)
+    return out
+
+
+def check_code(value: Any, name: str, errors: dict[str, str], required: bool = True) -> str | None:
+    """A code from the wire (a string of 1..64 characters); the error goes to `errors[name]`."""
+    if value in (None, "") and not required:
+        return None
+    if isinstance(value, str) and 0 < len(value) <= 64:
+        return value
+    errors[name] = "a code (string, 1..64 characters)"
+    return None
+
+
+# -- the at-risk forecast ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssessmentFact:
+    id: int
+    kind: str
+    day: date
+    max: float
+    graded: bool  # has a grade for anyone: a student without one counts 0 (grading's rule)
+    grades: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A student's attendance in one discipline, as grading counts it for the rating."""
+
+    held: int
+    earned: int
+    counted: int  # held less those counting as excused
+
+    @property
+    def share(self) -> float:
+        return self.earned / self.counted if self.counted else (1.0 if self.held else 0.0)
+
+    @property
+    def percent(self) -> float:
+        return round(self.share * 100, 1)
+
+
+def standing(policy: Policy, counts: Mapping[str, int]) -> Standing:
+    """Present-equivalent marks over marks less excused ones (RULES.md §3: counts_as); an unknown status counts
+    as an absence. `counts`: marks by status."""
+    held = earned = excused = 0
+    for status, n in counts.items():
+        held += n
+        as_ = policy.code(status).counts_as if policy.has_code(status) else "absent"
+        earned += n if as_ == "present" else 0
+        excused += n if as_ == "excused" else 0
+    return Standing(held, earned, held - excused)
+
+
+def add_counts(*parts: Mapping[str, int]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for part in parts:
+        for k, n in part.items():
+            out[k] = out.get(k, 0) + n
+    return out
+
+
+def module_boundary(assessments: Iterable[AssessmentFact]) -> date | None:
+    """Grading's convention: what is dated on or before the latest module 1 control belongs to module 1."""
+    days = [a.day for a in assessments if a.kind == "module1"]
+    return max(days) if days else None
+
+
+def module_of(day: date, boundary: date | None) -> int:
+    return 1 if boundary is None or day <= boundary else 2
+
+
+@dataclass(frozen=True)
+class Projection:
+    earned: float        # points of the components with data
+    observed: float      # their maxima
+    remaining: float     # maxima of the components still without data
+    projected: float     # earned + share so far x remaining
+    graded: bool         # a graded (not attendance) component has data
+
+    @property
+    def share(self) -> float:
+        return self.earned / self.observed if self.observed else 0.0
+
+
+def project(policy: Policy, control: str, student: str, marks: Mapping[int, Mapping[str, int]],
+            assessments: Sequence[AssessmentFact]) -> Projection:
+    """The student's projected rating total in one discipline (see the module docstring). `marks`: the
+    student's marks by module (1, 2; by `module_of` the session's day) and status."""
+    rating = policy.grading.rating
+    maxima = rating.maxima_for(control if control in rating.maxima else "exam")
+    boundary = module_boundary(assessments)
+    earned = observed = remaining = 0.0
+    graded = False
+    for c in rating.components:
+        if c.key not in maxima:
+            continue
+        top = float(maxima[c.key])
+        share: float | None = None
+        if c.source == "attendance":
+            counts = add_counts(*(m for k, m in marks.items() if c.module is None or k == c.module))
+            if sum(counts.values()):
+                share = standing(policy, counts).share
+        else:
+            mine = [a for a in assessments if a.kind == c.source and a.graded and a.max > 0
+                    and (c.module is None or c.source != "current" or module_of(a.day, boundary) == c.module)]
+            if mine:
+                graded = True
+                if c.source == "current":
+                    share = sum(a.grades.get(student, 0.0) / a.max for a in mine) / len(mine)
+                else:
+                    share = sum(a.grades.get(student, 0.0) for a in mine) / sum(a.max for a in mine)
+        if share is None:
+            remaining += top
+        else:
+            earned += top * min(max(share, 0.0), 1.0)
+            observed += top
+    pace = earned / observed if observed else 0.0
+    return Projection(round(earned, 2), round(observed, 2), round(remaining, 2),
+                      round(earned + pace * remaining, 2), graded)
+
+
+@dataclass(frozen=True)
+class Reason:
+    kind: str  # attendance | projection
+    values: Mapping[str, Any]
+
+
+def _num(x: float) -> Any:
+    return int(x) if float(x).is_integer() else round(x, 2)
+
+
+def risk_reasons(policy: Policy, attendance: Standing, projection: Projection | None) -> list[Reason]:
+    """Why a student is at risk in a discipline, by the preset's `at_risk` thresholds (empty: not at risk)."""
+    rules = policy.at_risk
+    out = []
+    if attendance.held >= max(rules.min_sessions, 1) and attendance.percent < rules.attendance_percent:
+        out.append(Reason("attendance", {"rate": _num(attendance.percent), "threshold": _num(rules.attendance_percent),
+                                         "held": attendance.counted, "earned": attendance.earned}))
+    if projection is not None and projection.graded and projection.projected < rules.rating_points:
+        out.append(Reason("projection", {"projected": _num(projection.projected),
+                                         "threshold": _num(rules.rating_points), "earned": _num(projection.earned),
+                                         "observed": _num(projection.observed)}))
+    return out
+
+
+def reason_text(policy: Policy, reason: Reason, lang: str) -> str:
+    """The reason in words, from the preset's label `risk_<kind>` (or the built-in one), filled in."""
+    return label(policy, f"risk_{reason.kind}", lang).format(**reason.values)
+
+
+def reason_wire(policy: Policy, reason: Reason, lang: str) -> dict[str, Any]:
+    return {"kind": reason.kind, **reason.values, "text": reason_text(policy, reason, lang),
+            "texts": {lg: reason_text(policy, reason, lg) for lg in LANGUAGES}}
+
+
+# -- scheduled reports ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    cadence: str
+    label: str
+    start: date
+    end: date  # inclusive
+
+
+BIWEEKLY_ANCHOR = date(2001, 1, 1)  # a Monday: two-week periods count from it
+
+
+def period_of(cadence: str, day: date) -> Period:
+    """The period of `cadence` (the preset's `reports.*.cadence`) that holds `day`."""
+    if cadence == "daily":
+        return Period(cadence, day.isoformat(), day, day)
+    if cadence in ("weekly", "biweekly"):
+        monday = day - timedelta(days=day.weekday())
+        if cadence == "biweekly":
+            monday = BIWEEKLY_ANCHOR + timedelta(days=(monday - BIWEEKLY_ANCHOR).days // 14 * 14)
+        year, week, _ = monday.isocalendar()
+        suffix = "" if cadence == "weekly" else "+1"
+        return Period(cadence, f"{year}-W{week:02d}{suffix}", monday,
+                      monday + timedelta(days=6 if cadence == "weekly" else 13))
+    if cadence == "monthly":
+        start = day.replace(day=1)
+        following = (start + timedelta(days=32)).replace(day=1)
+        return Period(cadence, f"{start:%Y-%m}", start, following - timedelta(days=1))
+    first = day.year if day.month >= 9 else day.year - 1  # the academic year starts on 1 September
+    if cadence == "year":
+        return Period(cadence, f"{first}-{first + 1}", date(first, 9, 1), date(first + 1, 8, 31))
+    if cadence == "semester":
+        if day.month >= 9 or day.month == 1:
+            return Period(cadence, f"{first}-{first + 1}-1", date(first, 9, 1), date(first + 1, 1, 31))
+        return Period(cadence, f"{first}-{first + 1}-2", date(first + 1, 2, 1), date(first + 1, 8, 31))
+    raise ValueError(f"unknown cadence {cadence!r}")
+
+
+def last_finished(cadence: str, today: date) -> Period:
+    """The latest period of `cadence` that ended before `today`."""
+    return period_of(cadence, period_of(cadence, today).start - timedelta(days=1))
+
+
+# report key -> the scope each copy covers (who reads it: RULES.md §1, §8)
+SCOPES = {"attendance": "faculty", "quality": "faculty", "filling_check": "department",
+          "filling_report": "department", "contact_list": "group"}
+CONTACT_LIST_CADENCE = ("weekly",)  # curators call parents weekly (000 §5, 002 §7.6; the cadence is a default)
+
+
+def schedule(policy: Policy) -> list[tuple[str, str, str]]:
+    """(report, cadence, scope kind) to generate: the preset's `reports` that have a scope, at their cadences,
+    and the curators' weekly contact list."""
+    out = [(key, cadence, SCOPES[key]) for key, r in sorted(policy.reports.items()) if key in SCOPES
+           for cadence in r.cadence]
+    out += [("contact_list", cadence, SCOPES["contact_list"]) for cadence in CONTACT_LIST_CADENCE]
+    return out

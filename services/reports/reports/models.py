@@ -3,13 +3,22 @@
 
 `tally` is the report's hot path: the number of marks of each status per session, kept by the
 `marks.recorded` handler as marks change, so the attendance report sums a few rows per session instead of
-counting millions of marks."""
+counting millions of marks.
+
+Every row remembers the time of the event that set it (`at`, or a field's own `*_at`) and an event older than
+that changes nothing: the handlers give the same tables whatever order the events come in, which is what lets
+`python -m reports.rebuild` replay the event logs while live events keep arriving (see reports/rebuild.py).
+
+`scheduled_report` is not a read model: it holds the reports generated at the preset's cadence (documents of
+their period, kept as generated), so a rebuild leaves it alone."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, Index, Integer, String
+from sqlalchemy import Boolean, Date, DateTime, Float, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.tables import schema_base
@@ -28,6 +37,7 @@ class OrgUnit(Base):
     kind: Mapped[str] = mapped_column(String(16))  # faculty | department | group
     name: Mapped[str] = mapped_column(String(300))
     parent: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # the event that set it
 
 
 class Person(Base):
@@ -40,6 +50,8 @@ class Person(Base):
     department: Mapped[str | None] = mapped_column(String(64))
     group: Mapped[str | None] = mapped_column(String(64))
     revision: Mapped[int] = mapped_column(Integer, default=0)
+    # a parent's linked students
+    children: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default=text("'[]'::jsonb"))
 
 
 class Discipline(Base):
@@ -49,10 +61,13 @@ class Discipline(Base):
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
     control: Mapped[str | None] = mapped_column(String(16))
+    at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Session(Base):
-    """attendance `session.scheduled` (and the session fields every `marks.recorded` repeats)."""
+    """attendance `session.scheduled` (and the session fields every `marks.recorded` repeats); the teacher's
+    first entry and whether it was late (from `marks.recorded`, set once); the planned and recorded topic
+    (`topic.recorded`)."""
 
     __tablename__ = "session"
     __table_args__ = (
@@ -60,6 +75,7 @@ class Session(Base):
         Index("session_teacher", "teacher", "starts_at"),
         Index("session_discipline", "discipline", "starts_at"),
         Index("session_starts", "starts_at"),
+        Index("session_term_teacher", "term", "teacher"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     term: Mapped[str | None] = mapped_column(String(64))
@@ -69,6 +85,13 @@ class Session(Base):
     teacher: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str | None] = mapped_column(String(16))
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    scheduled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # event that set the fields above
+    first_entry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    late: Mapped[bool | None] = mapped_column(Boolean)  # None until the first entry is known
+    planned_topic: Mapped[str | None] = mapped_column(Text)
+    topic: Mapped[str | None] = mapped_column(Text)
+    work_kind: Mapped[str | None] = mapped_column(String(64))
+    topic_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Mark(Base):
@@ -106,4 +129,74 @@ class Statement(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # occurred_at of the last event applied
 
 
-TABLES = ["org_unit", "person", "discipline", "session", "mark", "tally", "statement"]
+class Assessment(Base):
+    """grading `assessment.created` (and the fields every `grade.recorded` repeats)."""
+
+    __tablename__ = "assessment"
+    __table_args__ = (Index("assessment_group", "group", "discipline"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    group: Mapped[str] = mapped_column(String(64))
+    discipline: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str | None] = mapped_column(String(300))
+    day: Mapped[date] = mapped_column(Date)  # the work's date ("date" on the wire)
+    max: Mapped[float] = mapped_column(Float)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class Grade(Base):
+    """grading `grade.recorded`: a student's current value (by the event's time), whether its first entry was
+    late (never unset), and the last change's role, reason and approval (a correction or an appeal)."""
+
+    __tablename__ = "grade"
+    __table_args__ = (Index("grade_student", "student"),)
+    assessment: Mapped[int] = mapped_column(Integer, primary_key=True)
+    student: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    role: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    approval: Mapped[str | None] = mapped_column(Text)
+    changes: Mapped[int] = mapped_column(Integer, default=1)  # events that set it: more than one = corrected
+
+
+class Case(Base):
+    """A student's excuse (attendance), make-up, dispute or appeal (makeup): the events' payloads merged field by
+    field, each field from the newest event that carried it (`versions`: field -> that event's time)."""
+
+    __tablename__ = "student_case"
+    __table_args__ = (Index("student_case_student", "student"),)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # excuse | makeup | dispute | appeal
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    student: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str | None] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    versions: Mapped[dict[str, str]] = mapped_column(JSONB)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # the newest event applied
+
+
+class ScheduledReport(Base):
+    """A report generated unattended at the preset's cadence for one finished period and scope (a faculty, a
+    department, a group); at most one per report, cadence, period and scope."""
+
+    __tablename__ = "scheduled_report"
+    __table_args__ = (UniqueConstraint("report", "cadence", "period_start", "scope_kind", "scope",
+                                       name="scheduled_report_once"),
+                      Index("scheduled_report_generated", "generated_at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report: Mapped[str] = mapped_column(String(32))
+    cadence: Mapped[str] = mapped_column(String(16))
+    period: Mapped[str] = mapped_column(String(32))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)  # inclusive
+    scope_kind: Mapped[str] = mapped_column(String(16))  # faculty | department | group
+    scope: Mapped[str] = mapped_column(String(64))
+    generated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    body: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+# the read models: what a rebuild empties and fills again from the events
+TABLES = ["org_unit", "person", "discipline", "session", "mark", "tally", "statement", "assessment", "grade",
+          "student_case"]

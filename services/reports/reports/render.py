@@ -387,3 +387,163 @@ def attendance_document(policy: Policy, report: Mapping[str, Any], lang: str,
     facts.append((label(policy, "period", lang), f"{f.get('date_from') or '…'} — {f.get('date_to') or '…'}"))
     return TableDocument(institution=policy.labels.name.get(lang), title=label(policy, "attendance_report", lang),
                          facts=facts, columns=columns, rows=rows, total=total, numeric_from=3)
+
+
+# -- the journal-filling report (Appendix No. 1) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FillingDocument:
+    """Appendix No. 1 of one teacher and term, as printed and signed (001 §5.4-5.6)."""
+
+    institution: str
+    appendix: str                    # "Тиркеме №1" (001 §5.4)
+    titles: list[str]                # the title in the wanted language, then in the other official one
+    facts: list[tuple[str, str]]
+    columns: list[str]
+    rows: list[list[Any]]
+    total: list[Any]
+    signatures: list[tuple[str, str]]
+    signature_word: str
+    journal_label: str
+    journal_url: str
+
+
+def second_language(policy: Policy, lang: str) -> str | None:
+    """The title's other language: Russian beside a state language, else the preset's first other one."""
+    if lang != "ru":
+        return "ru"
+    return next((lg for lg in policy.languages if lg != "ru"), None)
+
+
+def filling_document(policy: Policy, report: Mapping[str, Any], lang: str,
+                     names: Mapping[str, str]) -> FillingDocument:
+    other = second_language(policy, lang)
+    titles = [label(policy, "filling_report", lang)]
+    if other is not None:
+        titles.append(label(policy, "filling_report", other))
+    teacher = str(report["teacher"])
+    period = report.get("period") or {}
+    facts = [(label(policy, "teacher", lang), f"{names.get(teacher) or teacher} ({teacher})")]
+    if report.get("department"):
+        facts.append((label(policy, "department", lang), str(report["department"])))
+    facts += [(label(policy, "term", lang), str(report.get("term") or "")),
+              (label(policy, "period", lang), f"{local_day(policy, period.get('from')) or '…'} — "
+                                              f"{local_day(policy, period.get('to')) or '…'}"),
+              (label(policy, "generated", lang), local_day(policy, report.get("generated_at")))]
+    keys = ("held", "on_time", "late", "missing", "pending", "topics_planned", "topics_recorded",
+            "topics_as_planned", "topics_missing", "grades_entered", "grades_on_time", "grades_late")
+    columns = [label(policy, "group", lang), label(policy, "discipline", lang), *[label(policy, k, lang)
+                                                                                  for k in keys]]
+    rows = [[r["group"], names.get(f"discipline:{r['discipline']}") or r["discipline"], *[r[k] for k in keys]]
+            for r in report["rows"]]
+    total = [label(policy, "total", lang), "", *[report["totals"][k] for k in keys]]
+    return FillingDocument(
+        institution=policy.labels.name.get(lang), appendix=label(policy, "appendix_1", lang), titles=titles,
+        facts=facts, columns=columns, rows=rows,
+        total=total,
+        signatures=[(label(policy, "teacher", lang), names.get(teacher, "")),
+                    (label(policy, "head_of_department", lang), "")],
+        signature_word=label(policy, "signature", lang), journal_label=label(policy, "journal_link", lang),
+        journal_url=str(report.get("journal_url") or ""))
+
+
+def filling_pdf(doc: FillingDocument) -> bytes:
+    st = _styles()
+    page = landscape(A4)
+    usable = page[0] - 30 * mm
+    corner = ParagraphStyle("corner", parent=st["body"], alignment=2)
+    story: list[Any] = [Paragraph(_esc(doc.appendix), corner), Paragraph(_esc(doc.institution), st["head"]),
+                        Spacer(1, 2 * mm)]
+    story += [Paragraph(_esc(t), st["title"] if i == 0 else st["head"]) for i, t in enumerate(doc.titles)]
+    story.append(Spacer(1, 3 * mm))
+    facts = Table([[Paragraph(f"<b>{_esc(k)}:</b> {_esc(v)}", st["body"])] for k, v in doc.facts],
+                  colWidths=[usable - 45 * mm])
+    facts.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    if doc.journal_url:
+        qr = Table([[qr_drawing(doc.journal_url, 32 * mm)], [Paragraph(_esc(doc.journal_label), st["small"])]],
+                   colWidths=[42 * mm])
+        qr.setStyle(TableStyle([("ALIGN", (0, 0), (-1, -1), "CENTER")]))
+        top = Table([[facts, qr]], colWidths=[usable - 45 * mm, 45 * mm])
+        top.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+        story.append(top)
+    else:
+        story.append(facts)
+    story.append(Spacer(1, 4 * mm))
+    count = len(doc.columns) - 2
+    num_w = min(17 * mm, usable * 0.7 / count)
+    text_w = (usable - num_w * count) / 2
+    head = ParagraphStyle("th", fontName=FONT_BOLD, fontSize=6.5, leading=8, alignment=1)
+    header = [Paragraph(_esc(c), head) for c in doc.columns]
+    body = [[Paragraph(_esc(r[0]), st["cell"]), Paragraph(_esc(r[1]), st["cell"]), *r[2:]] for r in doc.rows]
+    table = _grid([header, *body, doc.total], [text_w, text_w] + [num_w] * count, 2)
+    table.setStyle(TableStyle([("FONTNAME", (0, -1), (-1, -1), FONT_BOLD)]))
+    story += [table, Spacer(1, 10 * mm)]
+    sign = Table([[f"{role}:", "_" * 28, name, f"({doc.signature_word})"] for role, name in doc.signatures],
+                 colWidths=[55 * mm, 55 * mm, 70 * mm, 30 * mm], rowHeights=[10 * mm] * len(doc.signatures))
+    sign.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT), ("FONTSIZE", (0, 0), (-1, -1), 10),
+                              ("VALIGN", (0, 0), (-1, -1), "BOTTOM")]))
+    story.append(sign)
+    if doc.journal_url:
+        story += [Spacer(1, 6 * mm), Paragraph(_esc(doc.journal_url), st["small"])]
+    return _pdf(story, doc.titles[0], page)
+
+
+def render_filling(doc: FillingDocument, basename: str) -> dict[str, Any]:
+    return document(PDF, f"{basename}.pdf", filling_pdf(doc))
+
+
+# -- tables of the scheduled reports and the at-risk list ----------------------------------------------------
+
+
+def filling_summary_document(policy: Policy, body: Mapping[str, Any], lang: str, title_key: str,
+                             names: Mapping[str, str]) -> TableDocument:
+    """A department's filling for a period: one row per teacher."""
+    keys = ("held", "on_time", "late", "missing", "pending", "topics_recorded", "topics_missing",
+            "grades_entered", "grades_late")
+    columns = [label(policy, "teacher", lang), *[label(policy, k, lang) for k in keys]]
+    rows = [[names.get(t["teacher"]) or t.get("teacher_name") or t["teacher"], *[t["totals"][k] for k in keys]]
+            for t in body.get("teachers", [])]
+    totals = [label(policy, "total", lang), *[sum(int(t["totals"][k]) for t in body.get("teachers", []))
+                                              for k in keys]]
+    return TableDocument(institution=policy.labels.name.get(lang), title=label(policy, title_key, lang),
+                         facts=_period_facts(policy, body, lang), columns=columns, rows=rows, total=totals,
+                         numeric_from=1)
+
+
+def _period_facts(policy: Policy, body: Mapping[str, Any], lang: str) -> list[tuple[str, str]]:
+    facts = []
+    scope = body.get("scope") or {}
+    if scope.get("kind") and scope.get("code"):
+        facts.append((label(policy, str(scope["kind"]), lang), str(scope["code"])))
+    period = body.get("period") or {}
+    if period:
+        facts.append((label(policy, "period", lang), f"{period.get('label', '')}: {period.get('from', '…')} — "
+                                                     f"{period.get('to', '…')}"))
+    return facts
+
+
+def at_risk_document(policy: Policy, body: Mapping[str, Any], lang: str, title_key: str) -> TableDocument:
+    """The at-risk list or a curator's contact list: one row per reason, with the student's parents."""
+    columns = [label(policy, k, lang) for k in ("student", "group", "discipline", "reason", "parents")]
+    rows = []
+    for item in body.get("items", []):
+        parents = ", ".join(p["full_name"] for p in item.get("parents", []))
+        for r in item.get("reasons", []):
+            rows.append([f"{item.get('full_name') or ''} ({item['student']})", item.get("group") or "",
+                         r.get("discipline_name") or r.get("discipline") or "", r["texts"][lang], parents])
+    return TableDocument(institution=policy.labels.name.get(lang), title=label(policy, title_key, lang),
+                         facts=_period_facts(policy, body, lang), columns=columns, rows=rows, total=None,
+                         numeric_from=len(columns))
+
+
+def quality_document(policy: Policy, body: Mapping[str, Any], lang: str) -> TableDocument:
+    columns = [label(policy, k, lang) for k in ("group", "discipline", "students", "attendance_rate",
+                                                 "mean_grade", "at_risk")]
+    rows = [[r["group"], r.get("discipline_name") or r["discipline"], r["students"],
+             "" if r["attendance_percent"] is None else f"{r['attendance_percent']}%",
+             "" if r["mean_grade_percent"] is None else f"{r['mean_grade_percent']}%", r["at_risk"]]
+            for r in body.get("rows", [])]
+    return TableDocument(institution=policy.labels.name.get(lang), title=label(policy, "quality_report", lang),
+                         facts=_period_facts(policy, body, lang), columns=columns, rows=rows, total=None,
+                         numeric_from=2)
