@@ -69,6 +69,9 @@ def test_every_manifest_is_a_named_kubernetes_object_and_the_kustomization_lists
     assert KUSTOMIZATION["namespace"] == of_kind("Namespace").popitem()[0]
 
 
+WORKERS = ("relay-", "intake-")  # an outbox relay; the check-in intake (attendance.intake)
+
+
 def test_every_process_of_deploy_processes_is_a_deployment_running_its_command():
     deployments = of_kind("Deployment")
     assert set(deployments) == {name for name, _ in PROCESSES}
@@ -86,8 +89,8 @@ def test_every_deployment_has_honest_probes():
             assert c["livenessProbe"]["httpGet"]["path"] == "/health"
             assert c["readinessProbe"]["httpGet"]["path"] == "/ready"
             continue
-        relay = name.startswith("relay-")
-        service = name.removeprefix("relay-")
+        relay = name.startswith(WORKERS)  # plain pika processes: the probe checks their own connections
+        service = name.split("-", 1)[1] if relay else name
         expect = {"livenessProbe": "relay" if relay else "live", "readinessProbe": "relay" if relay else "ready"}
         for probe_name, kind in expect.items():
             assert c[probe_name]["exec"]["command"] == ["python", "-m", "kernel.probe", kind, service], name
