@@ -173,6 +173,9 @@ def test_checkin_intake_checks_roster_window_and_records_a_repeat_once(rpc, worl
     assert marks == {"AT9S1": "present", "AT9S3": "present"}
     assert refusals(rpc, "AT9S4") == [(f"{lab}:AT9S4", "forbidden")]
     assert refusals(rpc, "AT9S2") == [(f"{sid}:AT9S2", "window_closed")]
+    assert [(r["student"], r["code"]) for r in live["refused_checkins"]] == [("AT9S2", "window_closed")]
+    assert [(r["student"], r["code"]) for r in rpc.attendance.live_roster(lab)["refused_checkins"]] == [
+        ("AT9S4", "forbidden")]
     trail = [e for e in rpc.attendance.audit_entries(entity="mark", student="AT9S1") if e["action"] == "checkin"]
     assert len(trail) == 1 and trail[0]["new"] == "present" and "phone-1" in trail[0]["reason"]
 

@@ -389,8 +389,15 @@ class AttendanceService(ServiceBase):
                 "mark": _mark_view(pol, mark)["mark"] if mark else None,
                 "checked_in_at": _iso(pol, chk.at) if chk else None, "device": chk.device if chk else None,
                 "address": chk.address if chk else None, "shared_device": code in flagged})
+        refused = s.execute(text(
+            "SELECT student, at, new->>'code' AS code, reason FROM attendance.audit_log"
+            " WHERE chain = :chain AND entity = 'checkin' AND action = 'refused' ORDER BY id"),
+            {"chain": session_chain(row.id)})
         return {"session": row.id, "students": students,
-                "shared_devices": [{"device": d, "students": st} for d, st in shared.items()]}
+                "shared_devices": [{"device": d, "students": st} for d, st in shared.items()],
+                # scans answered at the gateway but refused by this service's re-check (attendance.intake)
+                "refused_checkins": [{"student": r.student, "at": _iso(pol, r.at), "code": r.code, "reason": r.reason}
+                                     for r in refused]}
 
     # -- excuses (003 §4.2.3-4.2.4) ---------------------------------------------------------------------------
     @rpc
