@@ -44,6 +44,7 @@ from kernel.consumer import handles
 from kernel.db import Database
 from kernel.errors import DomainError, Forbidden, NotFound, RateLimited, Unauthenticated
 from kernel.events import Envelope
+from kernel.metrics import DomainGauge, Metrics
 from kernel.policy import load_preset
 from kernel.readmodels import apply_assignment
 from kernel.rpc import ServiceRpc
@@ -88,7 +89,18 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
     name = "gateway"
     db = Database()
     context = WorkerContext()
+    telemetry = Metrics(serve=False)  # served by the `metrics` route below, on the gateway's own port
     token_uses = TokenUses()
+    domain_gauges = (
+        DomainGauge("ejournal_gateway_principals", "People who may log in, by kind (the access read model)",
+                    "SELECT kind, count(*) FROM gateway.principal WHERE active GROUP BY kind", ("kind",)),
+        DomainGauge("ejournal_gateway_sessions", "Timetable sessions the gateway knows",
+                    "SELECT count(*) FROM gateway.session"),
+        DomainGauge("ejournal_statement_locks", "Posted or closed statements locking journal data",
+                    "SELECT state, count(*) FROM gateway.statement_lock GROUP BY state", ("state",)),
+        DomainGauge("ejournal_api_token_uses", "Requests made with integration tokens (all tokens)",
+                    "SELECT coalesce(sum(uses), 0) FROM gateway.api_token_use"),
+    )
     identity = ServiceRpc("identity")
     attendance = ServiceRpc("attendance")
     grading = ServiceRpc("grading")

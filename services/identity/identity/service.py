@@ -32,6 +32,7 @@ from identity.schemas import ContingentSchema, LoadSchema, OrderSchema, Substitu
 from kernel import clock
 from kernel.db import Database, UnitOfWork
 from kernel.errors import Forbidden, NotFound, Unauthenticated, ValidationFailed
+from kernel.metrics import DomainGauge
 from kernel.service import ServiceBase
 from kernel.validation import load as _load
 from kernel.validation import reject as _reject
@@ -102,6 +103,15 @@ def token_view(row: ApiToken) -> dict[str, Any]:
 class IdentityService(ServiceBase):
     name = "identity"
     db = Database()
+    domain_gauges = (
+        DomainGauge("ejournal_people", "People by kind", "SELECT kind, count(*) FROM identity.person GROUP BY kind",
+                    ("kind",)),
+        DomainGauge("ejournal_accounts", "Accounts, active or not",
+                    "SELECT active, count(*) FROM identity.account GROUP BY active", ("active",)),
+        DomainGauge("ejournal_api_tokens", "Integration tokens by state",
+                    "SELECT CASE WHEN revoked_at IS NOT NULL THEN 'revoked' WHEN expires_at <= now() THEN 'expired'"
+                    " ELSE 'active' END, count(*) FROM identity.api_token GROUP BY 1", ("state",)),
+    )
 
     # -- accounts ---------------------------------------------------------------------------
     @rpc

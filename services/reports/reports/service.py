@@ -16,6 +16,7 @@ from kernel.consumer import handles
 from kernel.db import Database
 from kernel.errors import ValidationFailed
 from kernel.events import Envelope
+from kernel.metrics import DomainGauge
 from kernel.policy import LANGUAGES, Policy, load_preset
 from kernel.service import ServiceBase
 from reports import domain, render
@@ -39,6 +40,10 @@ def _occurred(event: Envelope) -> datetime:
 class ReportsService(ServiceBase):
     name = "reports"
     db = Database()
+    domain_gauges = (  # kernel/metrics.py; marks as the report's read model counts them
+        DomainGauge("ejournal_marks", "Attendance marks by status",
+                    "SELECT status, sum(n) FROM reports.tally GROUP BY status", ("status",)),
+    )
 
     # -- read models: identity ---------------------------------------------------------------------------------
     @handles("identity", "org.changed")
