@@ -12,13 +12,15 @@ At each scrape it measures, with the service's own database connection pool and 
     ejournal_outbox_backlog{service}, ejournal_outbox_oldest_age_seconds{service}
     ejournal_queue_messages{queue,kind}, ejournal_queue_consumers{queue,kind}
         kind: rpc (the service's RPC queue), event (a handler's queue: the consumer lag), retry (events waiting for
-        their next attempt), dead_letter (`ejournal.dead-letter`), unrouted (`ejournal.unrouted`)
+        their next attempt), command (a command queue the service owns, kernel.commands, e.g. the check-ins
+        waiting for attendance's intake), dead_letter (`ejournal.dead-letter`), unrouted (`ejournal.unrouted`)
     the service's `domain_gauges` (counts by state; never a label per student)
 
 A service's metrics are served at http://127.0.0.1:(EJOURNAL_PORT + offset)/metrics, offsets in `PORT_OFFSETS`
 (EJOURNAL_METRICS_PORT overrides; EJOURNAL_METRICS_BIND sets the address). Beside them: the gateway's own
-/metrics on EJOURNAL_PORT, the relays' at EJOURNAL_PORT + 101..105 (kernel/relay.py), the check-in bench's bare
-service at EJOURNAL_PORT + 50. `deploy/prometheus.yml` scrapes all of them.
+/metrics on EJOURNAL_PORT, the relays' at EJOURNAL_PORT + 101..105 (kernel/relay.py), the check-in intake's at
+EJOURNAL_PORT + 106 (attendance/intake.py), the check-in bench's bare service at EJOURNAL_PORT + 50.
+`deploy/prometheus.yml` scrapes all of them.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from sqlalchemy import text
 from werkzeug.wrappers import Response
 
 from kernel import logs
+from kernel.commands import COMMAND_QUEUES
 from kernel.config import settings
 from kernel.consumer import DEAD_LETTER_QUEUE, ReliableEventHandler
 from kernel.db import Database
@@ -53,7 +56,8 @@ from kernel.events import UNROUTED_QUEUE
 
 log = logging.getLogger("kernel.worker")
 
-# EJOURNAL_PORT + offset: clear of the bench's bare service (+50) and the relays (+101..+105, kernel/relay.py).
+# EJOURNAL_PORT + offset: clear of the bench's bare service (+50), the relays (+101..+105, kernel/relay.py) and the
+# check-in intake (+106, attendance/intake.py).
 PORT_OFFSETS = {"identity": 121, "attendance": 122, "grading": 123, "makeup": 124, "reports": 125}
 
 WORKER_DURATION = Histogram("ejournal_worker_duration_seconds", "RPC calls and event handlers: duration (count: rate)",
@@ -225,6 +229,7 @@ class Metrics(DependencyProvider):
         for e in entrypoints:
             if isinstance(e, ReliableEventHandler):
                 queues += [(e.queue.name, "event"), (e.retry.name, "retry")]
+        queues += [(c.queue, "command") for c in COMMAND_QUEUES if c.queue.startswith(f"{service}.")]
         queues += [(DEAD_LETTER_QUEUE, "dead_letter"), (UNROUTED_QUEUE, "unrouted")]
         return ServiceCollector(service, _EngineOf(database), self.container.config["AMQP_URI"], queues,
                                 getattr(self.container.service_cls, "domain_gauges", ()))

@@ -21,6 +21,7 @@ HANDLERS = {"attendance", "grading", "makeup", "reports"}  # services that consu
 
 
 def targets() -> dict[str, int]:
+    from attendance.intake import METRICS_PORT_OFFSET
     from kernel.metrics import PORT_OFFSETS
     from kernel.relay import RELAY_PORT_OFFSETS
 
@@ -28,6 +29,7 @@ def targets() -> dict[str, int]:
     found = {"gateway": port}
     found |= {s: port + PORT_OFFSETS[s] for s in SERVICES}
     found |= {f"relay-{s}": port + 100 + RELAY_PORT_OFFSETS[s] for s in SERVICES}
+    found["intake-attendance"] = port + METRICS_PORT_OFFSET
     return found
 
 
@@ -66,6 +68,11 @@ def test_every_target_answers_in_the_prometheus_format(stack, faculty):
             assert lag and all(s.value >= 1 for s in lag), f"{service}: a handler queue without its consumer"
         relay = scraped[f"relay-{service}"]
         assert "ejournal_outbox_published" in relay and "ejournal_outbox_backlog" in relay
+
+    commands = [s.labels["queue"] for s in scraped["attendance"]["ejournal_queue_messages"]
+                if s.labels["kind"] == "command"]
+    assert commands == ["attendance.checkins"], "the check-ins waiting for the intake"
+    assert "ejournal_checkin_intake" in scraped["intake-attendance"]
 
     identity = scraped["identity"]
     calls = {s.labels["method"]: s.value for s in identity["ejournal_worker_duration_seconds"]
