@@ -37,6 +37,9 @@ class Settings:
     refresh_token_seconds: int
     # the type provisioned queues are declared as; a cluster's broker must make it its default too (provision checks)
     queue_type: str = "classic"
+    port: int = 8080  # the gateway's; the other processes' metrics ports are offsets from it (kernel/metrics.py)
+    metrics_bind: str = "127.0.0.1"
+    token_use_flush_seconds: float = 1.0  # how often the gateway adds up integration-token uses (one statement)
 
     def role(self, service: str) -> str:
         """The database role a service connects as; it can touch only its own schema."""
@@ -88,4 +91,7 @@ def settings() -> Settings:
         access_token_seconds=int(env("EJOURNAL_ACCESS_TOKEN_SECONDS", "900")),
         refresh_token_seconds=int(env("EJOURNAL_REFRESH_TOKEN_SECONDS", str(14 * 24 * 3600))),
         queue_type=env("EJOURNAL_QUEUE_TYPE", "classic"),
+        port=int(env("EJOURNAL_PORT", "8080")),
+        metrics_bind=env("EJOURNAL_METRICS_BIND", "127.0.0.1"),
+        token_use_flush_seconds=float(env("EJOURNAL_TOKEN_USE_FLUSH_SECONDS", "1")),
     )

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+# where the relay parks an event no queue was bound for (published `mandatory`, so it is never dropped)
+UNROUTED_QUEUE = "ejournal.unrouted"
 REQUIRED = ("event_id", "type", "version", "occurred_at", "source", "payload")
 
 

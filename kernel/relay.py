@@ -26,12 +26,11 @@ import psycopg2.extensions
 from pika.exceptions import AMQPError, UnroutableError
 from prometheus_client import Counter, Gauge, start_http_server
 
+from kernel import logs
 from kernel.config import settings
-from kernel.events import exchange_name
+from kernel.events import UNROUTED_QUEUE, exchange_name
 
 log = logging.getLogger("kernel.relay")
-
-UNROUTED_QUEUE = "ejournal.unrouted"
 
 BACKLOG = Gauge("ejournal_outbox_backlog", "Outbox rows not yet confirmed by the broker", ["service"])
 OLDEST = Gauge("ejournal_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row", ["service"])
@@ -173,8 +172,7 @@ class Relay:
 
 
 def main(argv: list[str]) -> int:
-    logging.basicConfig(level=os.environ.get("EJOURNAL_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure(f"relay-{argv[1]}" if len(argv) == 2 else "relay")
     if len(argv) != 2:
         print("usage: python -m kernel.relay SERVICE", file=sys.stderr)
         return 2

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from kernel import audit
 from kernel.db import Database
+from kernel.metrics import DomainGauge, Metrics
 
 
 class ServiceBase:
@@ -16,6 +17,8 @@ class ServiceBase:
 
     name: str
     db: Database
+    telemetry = Metrics()  # /metrics, RPC and handler metrics, the log line of every worker (kernel/metrics.py)
+    domain_gauges: tuple[DomainGauge, ...] = ()  # a service's own counts by state, measured at each scrape
 
     @rpc
     def ping(self) -> dict[str, Any]:

@@ -2,6 +2,10 @@
 
 Access tokens are JWTs signed with HS256 only (the algorithm is fixed on decode, so `alg: none`
 and algorithm swaps are refused) and carry `iss`, `aud`, `exp`, `iat`, `sub`, `jti`, all required.
+
+Integration tokens (API.md "Integration tokens") are 256 random bits behind the prefix `ejt_` (a JWT
+starts with `eyJ`), kept only as their SHA-256. They read what their faculty's directorate reads; a
+write needs the scope of its area (`WRITE_AREAS`).
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -62,3 +67,42 @@ def throttled_until(failures: list[datetime], now: datetime, limit: int, window_
         return None
     # the attempt is allowed again once fewer than `limit` failures remain inside the window
     return recent[len(recent) - limit] + window
+
+
+# -- integration tokens --------------------------------------------------------------------------------
+API_TOKEN_PREFIX = "ejt_"
+# A token of a faculty system acts as its faculty's dean's office would, read-only unless a scope opens writes.
+INTEGRATION_ACTS_AS = "directorate"
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The paths whose writes each write scope opens (the route's own role and object checks still apply).
+WRITE_AREAS: dict[str, tuple[str, ...]] = {
+    "write:attendance": ("/api/v1/sessions/", "/api/v1/excuses"),
+    "write:grades": ("/api/v1/assessments", "/api/v1/statements", "/api/v1/corrections"),
+    "write:makeup": ("/api/v1/makeups", "/api/v1/disputes", "/api/v1/appeals"),
+    "write:orders": ("/api/v1/orders",),
+}
+
+
+def new_api_token() -> tuple[str, str, str]:
+    """(the token, shown once; its hash, stored; a hint that tells it apart in a list)."""
+    token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return token, hash_api_token(token), token[: len(API_TOKEN_PREFIX) + 4]
+
+
+def is_api_token(bearer: str) -> bool:
+    return bearer.startswith(API_TOKEN_PREFIX)
+
+
+def hash_api_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_usable(active: bool, expires_at: datetime | None, now: datetime) -> bool:
+    return active and (expires_at is None or expires_at > now)
+
+
+def token_may(method: str, path: str, scopes: Iterable[str]) -> bool:
+    """Reads are open to every token; a write only to a token whose scopes open that path."""
+    if method.upper() in READ_METHODS:
+        return True
+    return any(path.startswith(prefix) for scope in scopes for prefix in WRITE_AREAS.get(scope, ()))

@@ -114,7 +114,7 @@ def route(method: str, path: str, *, summary: str, roles: tuple[str, ...] | None
             request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
             if len(request_id) > 64:
                 request_id = uuid.uuid4().hex
-            self.context.context_data["request_id"] = request_id
+            self.context.data["request_id"] = request_id  # `context_data` is a copy: RPC headers read `data`
             try:
                 caller = None if public else getattr(self, authenticate)(request)
                 if roles is not None and caller is not None:

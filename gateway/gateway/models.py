@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Integer, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -130,3 +130,27 @@ class CommissionMember(Base):
     member: Mapped[str] = mapped_column(String(64), primary_key=True)
     starts: Mapped[date] = mapped_column(Date)
     ends: Mapped[date] = mapped_column(Date)
+
+
+class ApiToken(Base):
+    """An integration token as authentication needs it, from identity's `token.changed` (newer revisions win):
+    the hash of the token, its faculty and scopes. Authenticating a token reads this row, no RPC."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # identity's id
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    faculty: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[str]] = mapped_column(JSONB)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    active: Mapped[bool] = mapped_column(Boolean)
+    revision: Mapped[int] = mapped_column(Integer)
+
+
+class ApiTokenUse(Base):
+    """How often and when last a token was used: the edge's own record, added to in batches (token_routes.py)."""
+
+    __tablename__ = "api_token_use"
+    token: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    uses: Mapped[int] = mapped_column(BigInteger)
+    last_used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -71,9 +71,11 @@ class ReportsRoutes:
             pass
         elif args["group"] and self.oversees_group(caller, args["group"]):
             pass
-        elif directorates:  # the dean's office reads its own faculty (RULES.md §8)
+        elif directorates:  # the dean's office reads its own faculty (RULES.md §8); another's is not there for it
+            if args["group"]:
+                raise NotFound(f"no group {args['group']}")
             if args["faculty"] not in (None, *directorates):
-                raise Forbidden("a directorate reads its own faculty")
+                raise NotFound(f"no faculty {args['faculty']}")
             args["faculty"] = args["faculty"] or directorates[0]
         elif caller.has("teacher"):
             args["teacher"] = caller.code  # a teacher reads their own sessions

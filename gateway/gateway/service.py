@@ -21,7 +21,7 @@ from gateway.attendance_routes import AttendanceRoutes
 from gateway.grading_routes import GradingRoutes
 from gateway.http import json_response, openapi, problem, route
 from gateway.makeup_routes import MakeupRoutes
-from gateway.models import Assignment, LoginFailure, OrgUnit, Principal, RefreshToken, Substitution
+from gateway.models import ApiToken, Assignment, LoginFailure, OrgUnit, Principal, RefreshToken, Substitution
 from gateway.reports_routes import ReportsRoutes
 from gateway.schemas import (
     AuditVerifySchema,
@@ -35,6 +35,7 @@ from gateway.schemas import (
     RefreshSchema,
     TokenPairSchema,
 )
+from gateway.token_routes import TokenRoutes, TokenUses
 from identity.schemas import ContingentSchema, ImportResultSchema, LoadSchema, OrderSchema, SubstitutionSchema
 from kernel import clock
 from kernel.cache import Memo
@@ -43,6 +44,7 @@ from kernel.consumer import handles
 from kernel.db import Database
 from kernel.errors import DomainError, Forbidden, NotFound, RateLimited, Unauthenticated
 from kernel.events import Envelope
+from kernel.metrics import DomainGauge, Metrics
 from kernel.policy import load_preset
 from kernel.readmodels import apply_assignment
 from kernel.rpc import ServiceRpc
@@ -68,6 +70,8 @@ class Caller:
     group: str | None
     children: tuple[str, ...]
     subgroup: str | None = None
+    token: int | None = None  # an integration token's id (API.md "Integration tokens")
+    scopes: tuple[str, ...] = ()
 
     def has(self, role: str, scope: str | None = None) -> bool:
         return any(r == role and (scope is None or s == scope) for r, s in self.roles)
@@ -81,10 +85,22 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoutes):
+class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoutes, TokenRoutes):
     name = "gateway"
     db = Database()
     context = WorkerContext()
+    telemetry = Metrics(serve=False)  # served by the `metrics` route below, on the gateway's own port
+    token_uses = TokenUses()
+    domain_gauges = (
+        DomainGauge("ejournal_gateway_principals", "People who may log in, by kind (the access read model)",
+                    "SELECT kind, count(*) FROM gateway.principal WHERE active GROUP BY kind", ("kind",)),
+        DomainGauge("ejournal_gateway_sessions", "Timetable sessions the gateway knows",
+                    "SELECT count(*) FROM gateway.session"),
+        DomainGauge("ejournal_statement_locks", "Posted or closed statements locking journal data",
+                    "SELECT state, count(*) FROM gateway.statement_lock GROUP BY state", ("state",)),
+        DomainGauge("ejournal_api_token_uses", "Requests made with integration tokens (all tokens)",
+                    "SELECT coalesce(sum(uses), 0) FROM gateway.api_token_use"),
+    )
     identity = ServiceRpc("identity")
     attendance = ServiceRpc("attendance")
     grading = ServiceRpc("grading")
@@ -94,7 +110,10 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
 
     # -- access ---------------------------------------------------------------------------------
     def authenticate(self, request: Request) -> Caller:
-        claims = auth.read_access_token(_bearer(request), settings().jwt_secret)
+        bearer = _bearer(request)
+        if auth.is_api_token(bearer):
+            return self.integration_caller(request, bearer)
+        claims = auth.read_access_token(bearer, settings().jwt_secret)
         caller = self.callers.get(claims["sub"], lambda: self.caller_of(claims["sub"]))
         if caller is None:
             raise Unauthenticated("the account is not active")
@@ -103,7 +122,10 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
     def authenticate_student(self, request: Request) -> Caller:
         """A student from the access token alone, no database (the check-in burst: every student's one request
         would miss any cache); other callers, and tokens without the student claim, as `authenticate`."""
-        claims = auth.read_access_token(_bearer(request), settings().jwt_secret)
+        bearer = _bearer(request)
+        if auth.is_api_token(bearer):
+            return self.authenticate(request)
+        claims = auth.read_access_token(bearer, settings().jwt_secret)
         student = claims.get("stu")
         if not isinstance(student, dict) or not isinstance(student.get("group"), str):
             return self.authenticate(request)
@@ -116,6 +138,21 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
         return Caller(principal.code, principal.login, principal.full_name,
                       tuple((r["role"], r.get("scope")) for r in principal.roles), principal.group,
                       tuple(principal.children), principal.subgroup)
+
+    def integration_caller(self, request: Request, bearer: str) -> Caller:
+        """A faculty system's token: it acts as its faculty's directorate (every route's own object checks
+        apply), read-only unless one of its scopes opens this write. Every use is counted."""
+        row = self.db.session.scalars(select(ApiToken).where(ApiToken.token_hash == auth.hash_api_token(bearer))
+                                      ).first()
+        now = clock.real_now()
+        if row is None or not auth.token_usable(row.active, row.expires_at, now):
+            raise Unauthenticated("the API token is not valid (unknown, revoked or expired)")
+        self.token_uses.record(row.id, now)
+        if not auth.token_may(request.method, request.path, row.scopes):
+            raise Forbidden("this token is read-only here: it has no write scope for this path")
+        return Caller(f"integration:{row.id}", None, row.name,
+                      (("integration", row.faculty), (auth.INTEGRATION_ACTS_AS, row.faculty)), None, (),
+                      token=row.id, scopes=tuple(row.scopes))
 
     @staticmethod
     def require_role(caller: Caller, roles: tuple[str, ...]) -> None:
@@ -204,6 +241,10 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
 
     @route("GET", "/api/v1/me", summary="Who am I: roles and scopes", answer=MeSchema)
     def me(self, request: Request, caller: Caller, body: None) -> Any:
+        if caller.token is not None:  # a token shows the role it was given, not the one it acts as
+            return {"login": None, "code": caller.code, "full_name": caller.full_name,
+                    "roles": [{"role": r, "scope": s} for r, s in caller.roles if r == "integration"],
+                    "scopes": list(caller.scopes), "institution": settings().preset, "group": None, "children": []}
         roles = [{"role": r, "scope": s} for r, s in caller.roles]
         roles += [{"role": "commission", "scope": str(c)} for c in self.commissions_of(caller)]
         return {"login": caller.login, "code": caller.code, "full_name": caller.full_name,

@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from attendance import checkins, domain
+from kernel import logs
 from kernel.commands import CHECKIN, COMMANDS_EXCHANGE
 from kernel.config import settings
 from kernel.consumer import DEAD_LETTER_QUEUE
@@ -152,8 +153,7 @@ class Intake:
 
 
 def main() -> int:
-    logging.basicConfig(level=os.environ.get("EJOURNAL_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure("intake-attendance")
     intake = Intake()
     port = os.environ.get("EJOURNAL_INTAKE_METRICS_PORT")
     if port is None and os.environ.get("EJOURNAL_PORT"):

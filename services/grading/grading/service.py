@@ -33,6 +33,7 @@ from kernel.consumer import handles
 from kernel.db import Database
 from kernel.errors import Conflict, Forbidden, Locked, NotFound, ValidationFailed
 from kernel.events import Envelope
+from kernel.metrics import DomainGauge
 from kernel.policy import Policy
 from kernel.readmodels import replace_enrolment
 from kernel.service import ServiceBase
@@ -68,6 +69,12 @@ def _steps(rows: Iterable[Mapping[str, Any]]) -> list[domain.Step]:
 class GradingService(ServiceBase):
     name = "grading"
     db = Database()
+    domain_gauges = (  # kernel/metrics.py
+        DomainGauge("ejournal_statements", "Statements by kind and state",
+                    "SELECT kind, state, count(*) FROM grading.statement GROUP BY kind, state", ("kind", "state")),
+        DomainGauge("ejournal_corrections", "Late corrections by state",
+                    "SELECT state, count(*) FROM grading.correction GROUP BY state", ("state",)),
+    )
 
     # -- loading ------------------------------------------------------------------------------------------
     def _assessment(self, assessment_id: Any, lock: bool = False) -> Assessment:

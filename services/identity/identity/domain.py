@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from kernel.validation import Errors, flatten_marshmallow  # noqa: F401 - part of this module's interface
@@ -208,3 +208,16 @@ ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 def initial_password() -> str:
     """A one-time password for an account imported without one: 12 unambiguous characters."""
     return "".join(secrets.choice(ALPHABET) for _ in range(12))
+
+
+def check_token(body: dict[str, Any], faculties: set[str], now: datetime) -> Errors:
+    """An integration token names an existing faculty and, when it expires, a moment still ahead (API.md
+    "Integration tokens")."""
+    errors = Errors()
+    if body["faculty"] not in faculties:
+        errors.add("faculty", f"unknown faculty {body['faculty']!r}")
+    if body.get("expires") is not None and body["expires"] <= now:
+        errors.add("expires", "already past")
+    if len(set(body["scopes"])) != len(body["scopes"]):
+        errors.add("scopes", "scopes repeat")
+    return errors

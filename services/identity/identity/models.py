@@ -133,3 +133,22 @@ class Order(Base):
     date: Mapped[date] = mapped_column(Date)
     number: Mapped[str] = mapped_column(String(64))
     issued_by: Mapped[str] = mapped_column(String(64))
+
+
+class ApiToken(Base):
+    """An integration token of a faculty system (API.md "Integration tokens"). Only the SHA-256 of the token is
+    kept (the token is 256 random bits, so a fast hash is enough; the gateway mints it and shows it once)."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    faculty: Mapped[str] = mapped_column(ForeignKey("identity.org_unit.code"))
+    scopes: Mapped[list[str]] = mapped_column(JSONB)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(16))  # the token's first characters, to tell tokens apart in a list
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+    revision: Mapped[int] = mapped_column(Integer, default=1)

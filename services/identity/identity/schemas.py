@@ -114,3 +114,40 @@ class ImportResultSchema(Schema):
     updated = fields.Dict(keys=fields.String(), values=fields.Integer())
     unchanged = fields.Integer()
     initial_passwords = fields.List(fields.Dict())
+
+
+# -- integration tokens (API.md "Integration tokens") --------------------------------------------------------
+# `read` is what every token may do; each write scope opens the writes of one area (gateway/gateway/auth.py).
+TOKEN_SCOPES = ("read", "write:attendance", "write:grades", "write:makeup", "write:orders")
+
+
+class TokenRequestSchema(Strict):
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    faculty = fields.String(required=True, validate=CODE)
+    scopes = fields.List(fields.String(validate=validate.OneOf(TOKEN_SCOPES)), load_default=lambda: ["read"],
+                         validate=validate.Length(min=1, max=len(TOKEN_SCOPES)))
+    expires = fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+class TokenSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    faculty = fields.String()
+    scopes = fields.List(fields.String())
+    hint = fields.String()
+    created_at = fields.DateTime()
+    created_by = fields.String()
+    expires = fields.DateTime(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)
+    active = fields.Boolean()
+    use_count = fields.Integer()
+    last_used_at = fields.DateTime(allow_none=True)
+
+
+class TokenCreatedSchema(TokenSchema):
+    token = fields.String()
+
+
+class TokenListSchema(Schema):
+    items = fields.List(fields.Nested(TokenSchema))
+    next_cursor = fields.String(allow_none=True)

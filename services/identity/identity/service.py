@@ -14,6 +14,7 @@ from sqlalchemy import select, text
 from identity import domain
 from identity.models import (
     Account,
+    ApiToken,
     Assignment,
     Discipline,
     Enrolment,
@@ -27,12 +28,15 @@ from identity.models import (
     Substitution,
 )
 from identity.passwords import hash_password, verify_password
-from identity.schemas import ContingentSchema, LoadSchema, OrderSchema, SubstitutionSchema
+from identity.schemas import ContingentSchema, LoadSchema, OrderSchema, SubstitutionSchema, TokenRequestSchema
+from kernel import clock
 from kernel.db import Database, UnitOfWork
 from kernel.errors import Forbidden, NotFound, Unauthenticated, ValidationFailed
+from kernel.metrics import DomainGauge
 from kernel.service import ServiceBase
 from kernel.validation import load as _load
 from kernel.validation import reject as _reject
+from kernel.wire import as_id, iso, policy
 
 
 def known(uow: UnitOfWork) -> domain.Known:
@@ -81,9 +85,33 @@ def _hash_all(passwords: list[str]) -> list[str]:
     return list(pool.imap(hash_password, passwords))
 
 
+def token_state(row: ApiToken) -> dict[str, Any]:
+    """A token as `token.changed` carries it: with its hash (the gateway authenticates by it), never the token."""
+    pol = policy()
+    return {"id": row.id, "name": row.name, "faculty": row.faculty, "scopes": list(row.scopes), "hint": row.hint,
+            "token_hash": row.token_hash, "created_at": iso(pol, row.created_at), "created_by": row.created_by,
+            "expires": iso(pol, row.expires_at), "revoked_at": iso(pol, row.revoked_at),
+            "active": row.revoked_at is None, "revision": row.revision}
+
+
+def token_view(row: ApiToken) -> dict[str, Any]:
+    view = token_state(row)
+    del view["token_hash"]
+    return view
+
+
 class IdentityService(ServiceBase):
     name = "identity"
     db = Database()
+    domain_gauges = (
+        DomainGauge("ejournal_people", "People by kind", "SELECT kind, count(*) FROM identity.person GROUP BY kind",
+                    ("kind",)),
+        DomainGauge("ejournal_accounts", "Accounts, active or not",
+                    "SELECT active, count(*) FROM identity.account GROUP BY active", ("active",)),
+        DomainGauge("ejournal_api_tokens", "Integration tokens by state",
+                    "SELECT CASE WHEN revoked_at IS NOT NULL THEN 'revoked' WHEN expires_at <= now() THEN 'expired'"
+                    " ELSE 'active' END, count(*) FROM identity.api_token GROUP BY 1", ("state",)),
+    )
 
     # -- accounts ---------------------------------------------------------------------------
     @rpc
@@ -345,6 +373,61 @@ class IdentityService(ServiceBase):
         return {"id": row.id, "teacher": row.teacher, "substitute": row.substitute,
                 "from": row.starts.isoformat(), "to": row.ends.isoformat(), "discipline": row.discipline,
                 "group": row.group}
+
+    # -- integration tokens (API.md "Integration tokens") ---------------------------------------------
+    @rpc
+    def create_token(self, body: Any, token_hash: str, hint: str, actor: str) -> dict[str, Any]:
+        """Store a token the gateway minted: only its hash arrives here. Answers its state, hash included."""
+        data = _load(TokenRequestSchema(), body)
+        uow = self.db
+        s = uow.session
+        unit = s.get(OrgUnit, data["faculty"])
+        _reject(domain.check_token(data, {unit.code} if unit and unit.kind == "faculty" else set(),
+                                   clock.real_now()))
+        row = ApiToken(name=data["name"], faculty=data["faculty"], scopes=list(data["scopes"]),
+                       token_hash=token_hash, hint=hint[:16], created_at=clock.real_now(), created_by=actor,
+                       expires_at=data["expires"], revision=1)
+        s.add(row)
+        s.flush()
+        uow.emit("token.changed", token_state(row), actor=actor)
+        uow.audit(entity="api_token", entity_id=str(row.id), action="created", actor=actor, new=token_view(row))
+        uow.commit()
+        return token_state(row)
+
+    @rpc
+    def revoke_token(self, token_id: Any, actor: str) -> dict[str, Any]:
+        """Revoke a token; revoking it again changes nothing. Answers its state, hash included."""
+        uow = self.db
+        row = uow.session.get(ApiToken, as_id(token_id, "token"), with_for_update=True)
+        if row is None:
+            raise NotFound(f"no token {token_id}")
+        if row.revoked_at is None:
+            old = token_view(row)
+            row.revoked_at, row.revoked_by = clock.real_now(), actor
+            row.revision += 1
+            uow.session.flush()
+            uow.emit("token.changed", token_state(row), actor=actor)
+            uow.audit(entity="api_token", entity_id=str(row.id), action="revoked", actor=actor, old=old,
+                      new=token_view(row))
+            uow.commit()
+        return token_state(row)
+
+    @rpc
+    def get_token(self, token_id: Any) -> dict[str, Any]:
+        row = self.db.session.get(ApiToken, as_id(token_id, "token"))
+        if row is None:
+            raise NotFound(f"no token {token_id}")
+        return token_view(row)
+
+    @rpc
+    def list_tokens(self, limit: int = 100, cursor: Any = None) -> dict[str, Any]:
+        query = select(ApiToken).order_by(ApiToken.id).limit(limit + 1)
+        if cursor:
+            query = query.where(ApiToken.id > as_id(cursor, "cursor"))
+        rows = list(self.db.session.scalars(query))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return {"items": [token_view(r) for r in rows], "next_cursor": str(rows[-1].id) if more else None}
 
     @rpc
     def department_of(self, code: str) -> str | None:

@@ -21,6 +21,7 @@ from kernel.consumer import handles
 from kernel.db import Database
 from kernel.errors import Conflict, DeadlinePassed, NotFound
 from kernel.events import Envelope
+from kernel.metrics import DomainGauge
 from kernel.policy import Policy
 from kernel.service import ServiceBase
 from kernel.wire import as_id as _id
@@ -115,6 +116,12 @@ def _snapshot(view: dict[str, Any], *keys: str) -> dict[str, Any]:
 class MakeupService(ServiceBase):
     name = "makeup"
     db = Database()
+    domain_gauges = (  # kernel/metrics.py
+        DomainGauge("ejournal_makeups", "Make-ups by state", "SELECT state, count(*) FROM makeup.makeup GROUP BY state",
+                    ("state",)),
+        DomainGauge("ejournal_appeals", "Appeals by state", "SELECT state, count(*) FROM makeup.appeal GROUP BY state",
+                    ("state",)),
+    )
 
     # -- loading ---------------------------------------------------------------------------------------------
     def _get(self, model: Any, value: Any, what: str, lock: bool = False) -> Any:

@@ -20,6 +20,7 @@ from kernel.consumer import handles
 from kernel.db import Database
 from kernel.errors import NotFound, ValidationFailed
 from kernel.events import Envelope
+from kernel.metrics import DomainGauge
 from kernel.policy import LANGUAGES, Policy, load_preset
 from kernel.service import ServiceBase
 from kernel.wire import iso
@@ -84,6 +85,10 @@ def _by_pair(found: Iterable[readers.Evaluation]) -> dict[tuple[str, str], list[
 class ReportsService(ServiceBase):
     name = "reports"
     db = Database()
+    domain_gauges = (  # kernel/metrics.py; marks as the report's read model counts them
+        DomainGauge("ejournal_marks", "Attendance marks by status",
+                    "SELECT status, sum(n) FROM reports.tally GROUP BY status", ("status",)),
+    )
 
     # -- read models: identity ---------------------------------------------------------------------------------
     # Every upsert keeps the newest value by the event's time (or the person's revision): the handlers give the
