@@ -155,12 +155,15 @@ class ReportsRoutes:
             pass
         elif group and self.oversees_group(caller, group):
             pass
-        elif directorates and not group:  # per faculty for the directorate
+        elif directorates or curated:  # per faculty for the directorate, per group for the curator
+            if group:  # another unit's group is not there for them (as in the attendance report)
+                raise NotFound(f"no group {group}")
             if faculty not in (None, *directorates):
-                raise Forbidden("a directorate reads its own faculty")
-            faculty = faculty or directorates[0]
-        elif curated and not group and not faculty:  # per group for the curator
-            group = curated[0]
+                raise NotFound(f"no faculty {faculty}")
+            if directorates:
+                faculty = faculty or directorates[0]
+            else:
+                group = curated[0]
         else:
             raise Forbidden("the at-risk list is for office roles, the directorate and curators (their own units)")
         answer = self.reports.call("at_risk", faculty, group, q["format"], language(request), timeout=60)
