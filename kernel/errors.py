@@ -81,6 +81,12 @@ class Unavailable(DomainError):
     code, status, title = "unavailable", 503, "Service unavailable"
 
 
+class InternalError(DomainError):
+    """A failure of ours, answered without its details (they are in the log under the request id)."""
+
+    code, status, title = "internal_error", 500, "Internal error"
+
+
 BY_CODE: dict[str, type[DomainError]] = {
     cls.code: cls
     for cls in (Unauthenticated, Forbidden, NotFound, ValidationFailed, Conflict, WindowClosed, Locked,

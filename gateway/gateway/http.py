@@ -19,7 +19,7 @@ from nameko.web.handlers import http
 from prometheus_client import Counter, Histogram
 from werkzeug.wrappers import Request, Response
 
-from kernel.errors import DomainError, PayloadTooLarge, ValidationFailed
+from kernel.errors import DomainError, InternalError, PayloadTooLarge, ValidationFailed
 from kernel.validation import flatten_marshmallow
 
 log = logging.getLogger("gateway.http")
@@ -75,7 +75,7 @@ def read_json(request: Request, schema: type[Schema] | None) -> Any:
         return None
     try:
         data = json.loads(raw or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's stack
         raise ValidationFailed("the body is not valid JSON", {"_body": ["not valid JSON"]}) from None
     if not isinstance(data, dict):
         raise ValidationFailed("the body must be a JSON object", {"_body": ["must be a JSON object"]})
@@ -126,11 +126,11 @@ def route(method: str, path: str, *, summary: str, roles: tuple[str, ...] | None
                 response = problem(exc, request_id)
             except RemoteError:
                 log.exception("remote failure on %s %s (request %s)", method, path, request_id)
-                response = problem(DomainError("an internal error occurred; it has been logged"), request_id)
+                response = problem(InternalError("an internal error occurred; it has been logged"), request_id)
                 response.status_code = 500
             except Exception:  # noqa: BLE001 - no 500 leaks internals
                 log.exception("failure on %s %s (request %s)", method, path, request_id)
-                response = problem(DomainError("an internal error occurred; it has been logged"), request_id)
+                response = problem(InternalError("an internal error occurred; it has been logged"), request_id)
                 response.status_code = 500
             response.headers.setdefault("X-Request-Id", request_id)
             REQUESTS.labels(path, method, str(response.status_code)).inc()
