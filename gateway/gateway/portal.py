@@ -12,7 +12,7 @@ import hashlib
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import cache
@@ -320,9 +320,11 @@ def _same(table: Table, errors: Errors, seen: dict[str, tuple[int, dict[str, Any
     return False
 
 
-def contingent_body(table: Table) -> tuple[dict[str, Any], Origin]:
+def contingent_body(table: Table, known: Callable[[str], Mapping[str, Any] | None] = lambda code: None
+                    ) -> tuple[dict[str, Any], Origin]:
     """Student rows (with their group, and where the file has them its department and faculty) as the body of
-    `POST /api/v1/import/contingent`. A student without a login column logs in with the code in lower case."""
+    `POST /api/v1/import/contingent`. What the file has no column for is not taken as "none": a student already
+    known (`known(code)`: its `login` and `subgroup`) keeps them; a new one logs in with its code in lower case."""
     errors, origin = Errors(), Origin(table)
     body: dict[str, list[dict[str, Any]]] = {"faculties": [], "departments": [], "groups": [], "students": []}
     seen: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {k: {} for k in body}
@@ -363,7 +365,9 @@ def contingent_body(table: Table) -> tuple[dict[str, Any], Origin]:
                                                                       if k != "subgroups"}):
                 origin.note(f"groups[{len(body['groups'])}]", row, g_cols)
                 body["groups"].append(item)
-        subgroup = _text(table, errors, row, values, "subgroup")
+        before = known(code) if code and ("subgroup" not in table.headers or "login" not in table.headers) else None
+        subgroup = _text(table, errors, row, values, "subgroup") if "subgroup" in table.headers else (
+            (before or {}).get("subgroup"))
         if group and subgroup:
             known = next((g for g in body["groups"] if g["code"] == group), None)
             if known is not None and subgroup not in known["subgroups"]:
@@ -373,7 +377,7 @@ def contingent_body(table: Table) -> tuple[dict[str, Any], Origin]:
             s_cols = {"code": "code", "full_name": "full_name", "group": "group", "subgroup": "subgroup",
                       "login": "login" if login else "code"}
             item = {"code": code, "full_name": full_name, "group": group, "subgroup": subgroup,
-                    "login": login or code.lower()}
+                    "login": login or (before or {}).get("login") or code.lower()}
             if _same(table, errors, seen["students"], code, row, item, {"code": "code"}):
                 origin.note(f"students[{len(body['students'])}]", row, s_cols)
                 body["students"].append(item)
@@ -556,9 +560,6 @@ def timetable_body(table: Table, tz: ZoneInfo, term: str | None = None, starts: 
     first, last = starts or min(days), ends or max(days)
     body = {"term": {"code": term, "starts": first.isoformat(), "ends": last.isoformat()}, "sessions": sessions}
     return body, origin
-
-
-BUILDERS = {"contingent": contingent_body, "load": load_body}
 
 
 # -- writing files back ----------------------------------------------------------------------------------------------

@@ -87,8 +87,10 @@ class PortalRoutes:
             body, origin = portal.timetable_body(table, load_preset(settings().preset).tz,
                                                  request.args.get("term") or None,
                                                  _day(request, "term_starts"), _day(request, "term_ends"))
+        elif kind == "contingent":
+            body, origin = portal.contingent_body(table, self.known_student)
         else:
-            body, origin = portal.BUILDERS[kind](table)
+            body, origin = portal.load_body(table)
         service, method = IMPORTS[kind]
         try:
             answer = self.backend(service).call(method, body, caller.code, timeout=IMPORT_TIMEOUT)
@@ -110,6 +112,11 @@ class PortalRoutes:
            summary="Import a term's timetable from an AVN/UNIVER+ spreadsheet, as the JSON import")
     def import_timetable_file(self, request: Request, caller: Any, body: None) -> Any:
         return self.import_file(request, caller, "timetable")
+
+    def known_student(self, code: str) -> dict[str, Any] | None:
+        """What the journal knows of a student the file names (the gateway's read model of identity's people)."""
+        row = self.db.session.get(Principal, code)
+        return {"login": row.login, "subgroup": row.subgroup} if row is not None and row.kind == "student" else None
 
     # -- exports -----------------------------------------------------------------------------------------------
     def full_names(self, codes: list[str]) -> dict[str, str]:
