@@ -99,7 +99,8 @@ def test_the_same_timetable_file_twice_changes_nothing(stack, world):
 def test_a_bad_row_names_its_row_and_column_and_stores_nothing(stack, world):
     # row 5 names a group that does not exist: the service finds it, the answer names the file's place
     bad = xlsx(["Контингент"], [], ["Код студента", "ФИО", "Группа"],
-               ["PTX1", "Асанов Асан", GROUP], ["PTX2", "Усенов Бакыт", "НЕТ-ТАКОЙ"], ["PTX3", "Токтогулов Эмиль", GROUP])
+               ["PTX1", "Асанов Асан", GROUP], ["PTX2", "Усенов Бакыт", "НЕТ-ТАКОЙ"],
+               ["PTX3", "Токтогулов Эмиль", GROUP])
     r = upload(stack, "contingent", bad, "avn")
     assert r.status_code == 422 and r.headers["Content-Type"].startswith("application/problem+json"), r.text
     assert r.json()["code"] == "validation_error"
