@@ -369,9 +369,9 @@ def contingent_body(table: Table, known: Callable[[str], Mapping[str, Any] | Non
         subgroup = _text(table, errors, row, values, "subgroup") if "subgroup" in table.headers else (
             (before or {}).get("subgroup"))
         if group and subgroup:
-            known = next((g for g in body["groups"] if g["code"] == group), None)
-            if known is not None and subgroup not in known["subgroups"]:
-                known["subgroups"].append(subgroup)
+            listed = next((g for g in body["groups"] if g["code"] == group), None)
+            if listed is not None and subgroup not in listed["subgroups"]:
+                listed["subgroups"].append(subgroup)
         if code:
             login = _text(table, errors, row, values, "login")
             s_cols = {"code": "code", "full_name": "full_name", "group": "group", "subgroup": "subgroup",
