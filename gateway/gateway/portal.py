@@ -252,7 +252,11 @@ def locate(rows: list[list[Any]], lay: Layout) -> Table:
         values = {c.field: cells[p] if p < len(cells) else None for p, c in found.items()}
         if all(cell_text(v) == "" for v in values.values()):
             continue
+        for name, value in values.items():
+            if isinstance(value, str) and "\x00" in value:  # PostgreSQL text cannot hold it: refused, not a 500
+                errors.add(Table(lay, headers, []).place(number, name), "contains a NUL character")
         data.append((number, values))
+    reject(errors)
     if len(data) > MAX_ROWS:
         raise _file_error(f"more than {MAX_ROWS} rows")
     if not data:

@@ -150,6 +150,8 @@ def test_broken_files_are_422_not_500():
     for raw in (b"", b"PK\x03\x04broken", b"\xd0\xcf\x11\xe0old excel"):
         assert "file" in errors_of(lambda raw=raw: portal.read_rows(raw))
     assert "file" in errors_of(lambda: table("load", "a;b\n1;2\n"))  # no header row of the portal
+    assert list(errors_of(lambda: table("contingent", "Код студента;ФИО;Группа\nS1;А\x00;G1\n"))) == [
+        "row 2, column «ФИО»"]
 
 
 def test_files_written_back_carry_the_portal_headers_in_the_language_asked():
