@@ -65,7 +65,7 @@ class Layout:
 
 
 @dataclass(frozen=True)
-class Mapping_:
+class ColumnMapping:
     layouts: Mapping[tuple[str, str], Layout]
     values: Mapping[str, Mapping[str, tuple[Mapping[str, str], frozenset[str]]]]  # vocabulary -> value -> labels
     csv: Mapping[str, Mapping[str, str]]
@@ -80,7 +80,7 @@ def _entry(spec: Mapping[str, Any], where: str) -> tuple[dict[str, str], frozens
     return labels, frozenset(names)
 
 
-def parse_mapping(data: Mapping[str, Any]) -> Mapping_:
+def parse_mapping(data: Mapping[str, Any]) -> ColumnMapping:
     """The mapping file as checked data: an alias meaning two fields of one kind (or two values of one vocabulary)
     is refused when the gateway starts, not found by a user."""
     layouts: dict[tuple[str, str], Layout] = {}
@@ -106,11 +106,11 @@ def parse_mapping(data: Mapping[str, Any]) -> Mapping_:
                     raise ValueError(f"{MAPPING_FILE.name}: values.{vocabulary}: {n!r} means {seen[n]} and {key}")
             values[vocabulary][key] = (labels, names | {normalize(key)})
     csv_formats = {p: dict(kinds.get("csv") or {}) for p, kinds in data["portals"].items()}
-    return Mapping_(layouts, values, csv_formats, tuple(data["portals"]))
+    return ColumnMapping(layouts, values, csv_formats, tuple(data["portals"]))
 
 
 @cache
-def mapping() -> Mapping_:
+def mapping() -> ColumnMapping:
     return parse_mapping(yaml.safe_load(MAPPING_FILE.read_text(encoding="utf-8")))
 
 
