@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -43,6 +44,7 @@ class Route:
     answer_media: str = "application/json"
     status: int = 200
     params: dict[str, str] = field(default_factory=dict)  # query parameters documented
+    uploads: tuple[str, ...] = ()  # media types of a file the route takes as its body (instead of a JSON schema)
 
 
 ROUTES: list[Route] = []
@@ -98,14 +100,14 @@ def limit_of(request: Request, default: int = 100) -> int:
 def route(method: str, path: str, *, summary: str, roles: tuple[str, ...] | None = None, public: bool = False,
           body: type[Schema] | None = None, answer: type[Schema] | None = None, status: int = 200,
           answer_media: str = "application/json", params: dict[str, str] | None = None,
-          authenticate: str = "authenticate") -> Callable:
+          authenticate: str = "authenticate", uploads: tuple[str, ...] = ()) -> Callable:
     """Declare a gateway route. The handler is `fn(self, request, caller, payload, **path_values)` and
     returns data (sent as JSON with `status`) or a werkzeug Response. `authenticate` names the service's
     method that turns the request into the caller."""
 
     def decorate(fn: Callable) -> Any:
         spec = Route(method, path, fn.__name__, summary, roles, public, body, answer, answer_media, status,
-                     params or {})
+                     params or {}, uploads)
         ROUTES.append(spec)
 
         @functools.wraps(fn)
@@ -213,12 +215,11 @@ def openapi(version: str = "1.0.0") -> dict[str, Any]:
     for r in ROUTES:
         path = r.path
         params = []
-        for part in path.split("/"):
-            if part.startswith("<") and part.endswith(">"):
-                conv, _, name = part[1:-1].rpartition(":")
-                params.append({"name": name, "in": "path", "required": True,
-                               "schema": {"type": "integer" if conv == "int" else "string"}})
-                path = path.replace(part, "{" + name + "}")
+        for part in re.findall(r"<[^>]+>", path):  # also inside a segment: /statements/<int:id>.<fmt>
+            conv, _, name = part[1:-1].rpartition(":")
+            params.append({"name": name, "in": "path", "required": True,
+                           "schema": {"type": "integer" if conv == "int" else "string"}})
+            path = path.replace(part, "{" + name + "}")
         params += [{"name": k, "in": "query", "required": False, "description": v, "schema": {"type": "string"}}
                    for k, v in r.params.items()]
         op: dict[str, Any] = {"operationId": r.name, "summary": r.summary, "parameters": params,
@@ -230,6 +231,12 @@ def openapi(version: str = "1.0.0") -> dict[str, Any]:
         if r.body is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {
                 "schema": schema_ref(r.body, components)}}}
+        elif r.uploads:
+            binary = {"type": "string", "format": "binary"}
+            op["requestBody"] = {"required": True, "content": {
+                "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                                   "properties": {"file": binary}}},
+                **{media: {"schema": binary} for media in r.uploads}}}
         ok: dict[str, Any] = {"description": "OK"}
         if r.answer is not None:
             ok["content"] = {r.answer_media: {"schema": schema_ref(r.answer, components)}}

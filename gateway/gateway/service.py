@@ -22,6 +22,7 @@ from gateway.grading_routes import GradingRoutes
 from gateway.http import json_response, openapi, problem, route
 from gateway.makeup_routes import MakeupRoutes
 from gateway.models import ApiToken, Assignment, LoginFailure, OrgUnit, Principal, RefreshToken, Substitution
+from gateway.portal_routes import PortalRoutes
 from gateway.reports_routes import ReportsRoutes
 from gateway.schemas import (
     AuditVerifySchema,
@@ -85,7 +86,7 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoutes, TokenRoutes):
+class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoutes, TokenRoutes, PortalRoutes):
     name = "gateway"
     db = Database()
     context = WorkerContext()

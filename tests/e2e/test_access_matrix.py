@@ -54,6 +54,10 @@ OBJECT_RULES = {
     # the student, the parent and the offices of the student's units (the curator, who calls parents, included)
     "student_record": ("/api/v1/students/AMSA1/record", {"student", "parent"} | SEES_GROUP_A, set()),
     "teacher_journal": ("/api/v1/journal/AMTA/AM-2027", {"head", "dean", "office", "admin", "integration"}, set()),
+    # the portal files (issue 7.1) are read as the statement and the gradebook are: a student reads own rows
+    "export_statement": ("/api/v1/export/statements/{statement}.xlsx?portal=avn", SEES_GROUP_A, set()),
+    "export_attendance": ("/api/v1/export/attendance?group=AM-A&discipline=AMDIS&format=csv&portal=avn",
+                          SEES_GROUP_A | {"student", "classmate", "parent"}, set()),
 }
 EMPTY = {("attendance_report", "other_teacher"): "rows"}  # a teacher's report holds their own sessions only
 LISTS = {  # route name: (path listing faculty A's objects, a row's key, the object expected, whose rule applies)
