@@ -16,7 +16,8 @@ gone, so events leave in the order they arrived.
 
 Metrics on http://127.0.0.1:(EJOURNAL_PORT + 107)/metrics (EJOURNAL_FEED_METRICS_PORT overrides):
 `ejournal_feed_forwarded_total{type}`, `ejournal_feed_failed_total{reason}` (parked: untranslatable events;
-broker: publishes not confirmed, retried), `ejournal_feed_skipped_total` (private events that reached the queue).
+broker: publishes not confirmed, retried), `ejournal_feed_skipped_total` (private events that reached the queue),
+`ejournal_feed_waiting` (the queue's depth: the feed's lag).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any
 
 import pika
 from pika.exceptions import AMQPError
-from prometheus_client import Counter, start_http_server
+from prometheus_client import Counter, Gauge, start_http_server
 
 from kernel import logs
 from kernel.config import settings
@@ -51,6 +52,7 @@ FAILED = Counter(
     ["reason"],
 )
 SKIPPED = Counter("ejournal_feed_skipped_total", "Internal events in the feed's queue that are not public")
+WAITING = Gauge("ejournal_feed_waiting", "Internal events waiting in the feed's queue (measured every few seconds)")
 
 
 def bindings() -> list[tuple[str, str]]:
@@ -62,6 +64,7 @@ class Feed:
     def __init__(self, *, prefetch: int = 200, idle_wait: float = 1.0):
         self.prefetch = prefetch
         self.idle_wait = idle_wait
+        self.measure_every = 5.0
         self.running = True
         self.amqp: pika.BlockingConnection | None = None
         self.channel: Any = None
@@ -103,9 +106,13 @@ class Feed:
         self.close()
 
     def consume(self) -> None:
+        measured_at = 0.0
         for method, props, body in self.channel.consume(FEED_QUEUE, inactivity_timeout=self.idle_wait):
             if method is not None:
                 self.forward(method.delivery_tag, props, body)
+            if time.monotonic() - measured_at >= self.measure_every:  # a metric, not worth a round trip per event
+                WAITING.set(self.channel.queue_declare(FEED_QUEUE, passive=True).method.message_count)
+                measured_at = time.monotonic()
             if not self.running:
                 break
         self.channel.cancel()
