@@ -66,9 +66,8 @@ def test_nameko_services_use_the_kernels_one_logging_configuration():
 
 def test_metrics_ports_collide_with_nothing_else_on_the_stack():
     from attendance.intake import METRICS_PORT_OFFSET
-    from kernel.relay import RELAY_PORT_OFFSETS
-
     from kernel.feed import METRICS_PORT_OFFSET as FEED_OFFSET
+    from kernel.relay import RELAY_PORT_OFFSETS
 
     taken = {0, 50, METRICS_PORT_OFFSET} | {100 + n for n in RELAY_PORT_OFFSETS.values()}
     assert FEED_OFFSET not in taken

@@ -18,42 +18,125 @@ from kernel.publicevents import PUBLIC_TYPES, Untranslatable, schema, translate,
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "events"
 # field names that would carry personal data beyond a code, or a secret
-PERSONAL = {"full_name", "name", "login", "password", "password_hash", "token", "token_hash", "hint", "address",
-            "ip", "device", "device_id", "user_agent", "email", "phone", "reason", "note", "document", "approval",
-            "parents", "children", "birth_date"}
+PERSONAL = {
+    "full_name",
+    "name",
+    "login",
+    "password",
+    "password_hash",
+    "token",
+    "token_hash",
+    "hint",
+    "address",
+    "ip",
+    "device",
+    "device_id",
+    "user_agent",
+    "email",
+    "phone",
+    "reason",
+    "note",
+    "document",
+    "approval",
+    "parents",
+    "children",
+    "birth_date",
+}
 
-SESSION = {"session": 41, "term": "2026-2027-1", "discipline": "PHY", "group": "АТ-1-25", "subgroup": None,
-           "kind": "lecture", "teacher": "TA1", "starts_at": "2026-10-19T09:00:00+06:00"}
+SESSION = {
+    "session": 41,
+    "term": "2026-2027-1",
+    "discipline": "PHY",
+    "group": "АТ-1-25",
+    "subgroup": None,
+    "kind": "lecture",
+    "teacher": "TA1",
+    "starts_at": "2026-10-19T09:00:00+06:00",
+}
 # internal payloads as the services emit them (attendance/service.py, grading/service.py), personal extras included
 INTERNAL = {
     ("attendance", "session.scheduled"): {
-        "id": 41, "ref": "L3", **{k: v for k, v in SESSION.items() if k != "session"}, "minutes": 80, "room": "2-101"},
+        "id": 41,
+        "ref": "L3",
+        **{k: v for k, v in SESSION.items() if k != "session"},
+        "minutes": 80,
+        "room": "2-101",
+    },
     ("attendance", "marks.recorded"): {
-        **SESSION, "changes": [{"student": "A3", "old": None, "new": "present"},
-                               {"student": "A4", "old": "present", "new": "absent"}],
-        "late": True, "first_entry_at": "2026-10-19T09:05:00+06:00", "source": "teacher", "actor": "TA1",
-        "on_behalf_of": None, "reason": "Асанова was ill, her mother called", "approval": "HA1"},
+        **SESSION,
+        "changes": [
+            {"student": "A3", "old": None, "new": "present"},
+            {"student": "A4", "old": "present", "new": "absent"},
+        ],
+        "late": True,
+        "first_entry_at": "2026-10-19T09:05:00+06:00",
+        "source": "teacher",
+        "actor": "TA1",
+        "on_behalf_of": None,
+        "reason": "Асанова was ill, her mother called",
+        "approval": "HA1",
+    },
     ("attendance", "topic.recorded"): {
-        **SESSION, "planned_topic": "Kinematics", "topic": "Kinematics of a point", "work_kind": None,
-        "actor": "TA2", "on_behalf_of": "TA1"},
+        **SESSION,
+        "planned_topic": "Kinematics",
+        "topic": "Kinematics of a point",
+        "work_kind": None,
+        "actor": "TA2",
+        "on_behalf_of": "TA1",
+    },
     ("grading", "assessment.created"): {
-        "id": 7, "group": "АТ-1-25", "discipline": "PHY", "kind": "module", "title": "Module 1",
-        "date": "2026-10-20", "max": 30, "created_by": "TA1"},
+        "id": 7,
+        "group": "АТ-1-25",
+        "discipline": "PHY",
+        "kind": "module",
+        "title": "Module 1",
+        "date": "2026-10-20",
+        "max": 30,
+        "created_by": "TA1",
+    },
     ("grading", "grade.recorded"): {
-        "assessment": 7, "group": "АТ-1-25", "discipline": "PHY", "kind": "module", "date": "2026-10-20",
-        "max": 30, "changes": [{"student": "A1", "old": None, "new": 25}, {"student": "A2", "old": 10, "new": 12.5}],
-        "late": False, "actor": "TA1", "role": "teacher", "on_behalf_of": None, "reason": None, "approval": None},
-    **{("grading", f"statement.{state}"): {
-        "id": 3, "group": "АТ-1-25", "discipline": "PHY", "kind": "exam", "state": state,
-        "covers_until": None if state == "created" else "2026-12-25T18:00:00+06:00"}
-       for state in ("created", "posted", "closed")},
+        "assessment": 7,
+        "group": "АТ-1-25",
+        "discipline": "PHY",
+        "kind": "module",
+        "date": "2026-10-20",
+        "max": 30,
+        "changes": [{"student": "A1", "old": None, "new": 25}, {"student": "A2", "old": 10, "new": 12.5}],
+        "late": False,
+        "actor": "TA1",
+        "role": "teacher",
+        "on_behalf_of": None,
+        "reason": None,
+        "approval": None,
+    },
+    **{
+        ("grading", f"statement.{state}"): {
+            "id": 3,
+            "group": "АТ-1-25",
+            "discipline": "PHY",
+            "kind": "exam",
+            "state": state,
+            "covers_until": None if state == "created" else "2026-12-25T18:00:00+06:00",
+        }
+        for state in ("created", "posted", "closed")
+    },
 }
 
 
 def envelope(source: str, event_type: str, payload: dict, version: int = 1) -> Envelope:
-    return Envelope.from_wire({"event_id": str(uuid.uuid4()), "type": event_type, "version": version,
-                               "occurred_at": "2026-10-19T09:10:00+06:00", "source": source, "payload": payload,
-                               "actor": "TA1", "institution": "oshtu", "request_id": "r-1"})
+    return Envelope.from_wire(
+        {
+            "event_id": str(uuid.uuid4()),
+            "type": event_type,
+            "version": version,
+            "occurred_at": "2026-10-19T09:10:00+06:00",
+            "source": source,
+            "payload": payload,
+            "actor": "TA1",
+            "institution": "oshtu",
+            "request_id": "r-1",
+        }
+    )
 
 
 def keys(value) -> set[str]:
@@ -88,20 +171,33 @@ def test_each_event_type_maps_to_its_public_event_valid_against_its_schema(sourc
 
 def test_the_mapped_values_are_the_internal_ones_under_public_names():
     _, marks = translate(envelope("attendance", "marks.recorded", INTERNAL[("attendance", "marks.recorded")]))
-    assert marks["data"]["marks"] == [{"student": "A3", "previous": None, "status": "present"},
-                                      {"student": "A4", "previous": "present", "status": "absent"}]
+    assert marks["data"]["marks"] == [
+        {"student": "A3", "previous": None, "status": "present"},
+        {"student": "A4", "previous": "present", "status": "absent"},
+    ]
     assert (marks["data"]["session"], marks["data"]["recorded_by"], marks["data"]["late"]) == (41, "TA1", True)
     assert "Асанова" not in json.dumps(marks, ensure_ascii=False), "a late correction's reason stays inside"
     _, grades = translate(envelope("grading", "grade.recorded", INTERNAL[("grading", "grade.recorded")]))
     assert grades["data"]["grades"][1] == {"student": "A2", "previous": 10, "value": 12.5}
-    _, scheduled = translate(envelope("attendance", "session.scheduled",
-                                      INTERNAL[("attendance", "session.scheduled")]))
+    _, scheduled = translate(envelope("attendance", "session.scheduled", INTERNAL[("attendance", "session.scheduled")]))
     assert scheduled["data"]["session"] == 41 and scheduled["data"]["room"] == "2-101"
 
 
 PRIVATE = [
-    ("identity", "token.changed", {"id": 1, "name": "AVN", "faculty": "FAT", "scopes": [], "hint": "ejt_ab",
-                                   "token_hash": "9f" * 32, "created_by": "admin", "active": True}),
+    (
+        "identity",
+        "token.changed",
+        {
+            "id": 1,
+            "name": "AVN",
+            "faculty": "FAT",
+            "scopes": [],
+            "hint": "ejt_ab",
+            "token_hash": "9f" * 32,
+            "created_by": "admin",
+            "active": True,
+        },
+    ),
     ("identity", "person.changed", {"code": "A1", "full_name": "Асанова Айгүл", "login": "a1", "kind": "student"}),
     ("identity", "enrolment.changed", {"student": "A1", "periods": []}),
     ("identity", "order.issued", {"student": "A1", "kind": "expel"}),
@@ -166,8 +262,12 @@ def test_the_checker_refuses_what_it_does_not_check_and_finds_what_is_wrong():
         publicevents.check_schema({"oneOf": []})
     with pytest.raises(ValueError, match="format"):
         publicevents.check_schema({"type": "string", "format": "email"})
-    node = {"type": "object", "additionalProperties": False, "required": ["a", "b"],
-            "properties": {"a": {"type": "integer", "minimum": 1}, "b": {"type": ["string", "null"], "enum": ["x"]}}}
+    node = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["a", "b"],
+        "properties": {"a": {"type": "integer", "minimum": 1}, "b": {"type": ["string", "null"], "enum": ["x"]}},
+    }
     assert validate({"a": 1, "b": "x"}, node) == []
     assert validate({"a": 1, "b": None}, node) == ["$.b: must be one of ['x']"]
     problems = validate({"a": True, "c": 1}, node)
