@@ -118,18 +118,22 @@ class Feed:
         self.channel.cancel()
 
     def forward(self, tag: int, props: Any, body: bytes) -> None:
-        """Publish one internal event's public form, confirmed, then ack it; park what cannot be translated."""
+        """Deliver one internal event, then ack it: a crash in between delivers it again, never loses it."""
+        self.deliver(props, body)
+        self.channel.basic_ack(tag)
+
+    def deliver(self, props: Any, body: bytes) -> str:
+        """Publish an internal event's public form and return once the broker has confirmed it (`forwarded`); park
+        what cannot be translated (`parked`); let a private event go (`skipped`)."""
         try:
             translated = translate(Envelope.from_wire(json.loads(body)))
         except (ValueError, MalformedEvent, Untranslatable) as bad:  # json's errors are ValueErrors too
             self.park(body, props, f"{type(bad).__name__}: {bad}")
-            self.channel.basic_ack(tag)  # parked first: a crash in between parks it twice, never loses it
             FAILED.labels("parked").inc()
-            return
+            return "parked"
         if translated is None:
-            self.channel.basic_ack(tag)
             SKIPPED.inc()
-            return
+            return "skipped"
         public_type, public = translated
         self.channel.basic_publish(
             PUBLIC_EXCHANGE,
@@ -144,8 +148,8 @@ class Feed:
                 app_id="ejournal",
             ),
         )
-        self.channel.basic_ack(tag)
         FORWARDED.labels(public_type).inc()
+        return "forwarded"
 
     def park(self, body: bytes, props: Any, reason: str) -> None:
         log.error("feed: parking an event it cannot forward: %s", reason)
