@@ -242,3 +242,60 @@ def test_every_mark_event_reaches_the_public_feed_once_by_message_id_with_codes_
     assert forwarded["attendance.marks.recorded.v1"] >= len(expected)
     parked = [s.value for s in families["ejournal_feed_failed"] if s.labels.get("reason") == "parked"]
     assert sum(parked) == 0, "no event of the stack was refused by its schema"
+
+
+def test_grades_and_a_statement_reach_the_feed_as_their_public_events(stack, journal, taps):
+    public, _ = taps
+    stack.set_clock("2026-10-20T15:00:00+06:00")
+    tf1 = stack.login("tf1", PW)
+    module = stack.api(
+        "POST",
+        "/api/v1/assessments",
+        tf1,
+        json={
+            "group": GROUP,
+            "discipline": "FEEDCHEM",
+            "kind": "module1",
+            "title": "Модуль 1",
+            "date": "2026-10-20",
+            "max": 30,
+        },
+    )
+    assert module.status_code == 201, module.text
+    aid = module.json()["id"]
+    for grades in ([{"student": s, "value": 20} for s in STUDENTS], [{"student": "FS2", "value": 27.5}]):
+        r = stack.api("PUT", f"/api/v1/assessments/{aid}/grades", tf1, json={"grades": grades})
+        assert r.status_code == 200, r.text
+    statement = stack.api(
+        "POST", "/api/v1/statements", tf1, json={"group": GROUP, "discipline": "FEEDCHEM", "kind": "module1"}
+    )
+    assert statement.status_code == 201, statement.text
+    sid = statement.json()["id"]
+    assert stack.api("POST", f"/api/v1/statements/{sid}/post", tf1).status_code == 200
+
+    def mine():
+        found = [
+            (key, body)
+            for key, _, body in public.drain()
+            if key.startswith("grading.")
+            and body["data"].get("assessment", body["data"].get("statement")) in (aid, sid)
+            and body["data"]["group"] == GROUP
+        ]
+        return found if any(key == "grading.statement.posted.v1" for key, _ in found) else None
+
+    found = eventually(mine, timeout=30)
+    assert [key for key, _ in found] == [
+        "grading.assessment.created.v1",
+        "grading.grades.recorded.v1",
+        "grading.grades.recorded.v1",
+        "grading.statement.created.v1",
+        "grading.statement.posted.v1",
+    ]
+    for key, body in found:
+        assert validate(body, schema(key)) == []
+    grades = [body["data"]["grades"] for key, body in found if key == "grading.grades.recorded.v1"]
+    assert grades[1] == [{"student": "FS2", "previous": 20, "value": 27.5}]
+    posted = found[-1][1]["data"]
+    assert posted["statement"] == sid and posted["state"] == "posted" and posted["covers_until"]
+    parked = [s.value for s in metrics_of_the_feed()["ejournal_feed_failed"] if s.labels.get("reason") == "parked"]
+    assert sum(parked) == 0

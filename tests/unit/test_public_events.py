@@ -115,7 +115,7 @@ INTERNAL = {
             "group": "АТ-1-25",
             "discipline": "PHY",
             "kind": "exam",
-            "state": state,
+            "state": "open" if state == "created" else state,
             "covers_until": None if state == "created" else "2026-12-25T18:00:00+06:00",
         }
         for state in ("created", "posted", "closed")
@@ -273,3 +273,17 @@ def test_the_checker_refuses_what_it_does_not_check_and_finds_what_is_wrong():
     problems = validate({"a": True, "c": 1}, node)
     assert problems == ["$: lacks b", "$: c is not in the schema", "$.a: expected integer, got bool"]
     assert validate({"a": 0, "b": "x"}, node) == ["$.a: below 1"]
+
+
+def test_the_statement_events_carry_gradings_own_states():
+    from grading.domain import STATEMENT_MOVES
+
+    consts = {
+        state: schema(f"grading.statement.{state}.v1")["properties"]["data"]["properties"]["state"]["const"]
+        for state in ("created", "posted", "closed")
+    }
+    assert consts == {
+        "created": STATEMENT_MOVES["post"][0],
+        "posted": STATEMENT_MOVES["post"][1],
+        "closed": STATEMENT_MOVES["close"][1],
+    }
