@@ -10,7 +10,6 @@ import os
 from collections import Counter
 from functools import partial
 
-import pika
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
@@ -19,7 +18,7 @@ import support
 from kernel import feed
 from kernel.events import exchange_name
 from kernel.publicevents import PUBLIC_EXCHANGE, PUBLIC_TYPES, schema, validate
-from support import eventually
+from support import Tap, eventually
 
 pytestmark = pytest.mark.e2e
 PW = "feed-pw-1"
@@ -54,30 +53,6 @@ PERSONAL = {
     "document",
 }
 person = partial(support.person, password=PW)
-
-
-class Tap:
-    """A queue of the test's own bound to an exchange, read with basic_get (no heartbeats: the test is the loop)."""
-
-    def __init__(self, exchange: str, routing_keys: tuple[str, ...]):
-        params = pika.URLParameters(os.environ["EJOURNAL_AMQP_URI"])
-        params.heartbeat = 0
-        self.conn = pika.BlockingConnection(params)
-        self.channel = self.conn.channel()
-        self.queue = self.channel.queue_declare("", exclusive=True).method.queue
-        for key in routing_keys:
-            self.channel.queue_bind(self.queue, exchange, routing_key=key)
-        self.messages: list[tuple[str, pika.BasicProperties, dict]] = []
-
-    def drain(self) -> list[tuple[str, pika.BasicProperties, dict]]:
-        while True:
-            method, props, body = self.channel.basic_get(self.queue, auto_ack=True)
-            if method is None:
-                return self.messages
-            self.messages.append((method.routing_key, props, json.loads(body)))
-
-    def close(self) -> None:
-        self.conn.close()
 
 
 @pytest.fixture(scope="module")
