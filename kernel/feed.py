@@ -128,9 +128,10 @@ class Feed:
         try:
             translated = translate(Envelope.from_wire(json.loads(body)))
         except (ValueError, MalformedEvent, Untranslatable) as bad:  # json's errors are ValueErrors too
-            self.park(body, props, f"{type(bad).__name__}: {bad}")
-            FAILED.labels("parked").inc()
-            return "parked"
+            return self.refuse(body, props, bad)
+        except Exception as bug:  # noqa: BLE001 - a translation bug parks the event instead of a restart loop
+            log.exception("feed: translating an event failed")
+            return self.refuse(body, props, bug)
         if translated is None:
             SKIPPED.inc()
             return "skipped"
@@ -150,6 +151,11 @@ class Feed:
         )
         FORWARDED.labels(public_type).inc()
         return "forwarded"
+
+    def refuse(self, body: bytes, props: Any, why: Exception) -> str:
+        self.park(body, props, f"{type(why).__name__}: {why}")
+        FAILED.labels("parked").inc()
+        return "parked"
 
     def park(self, body: bytes, props: Any, reason: str) -> None:
         log.error("feed: parking an event it cannot forward: %s", reason)
