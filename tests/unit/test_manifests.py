@@ -325,3 +325,9 @@ def test_probe_of_a_process_without_a_broker_connection_fails_with_one_line(caps
     assert "no established connection to the broker" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         probe.main(["live", "gateway"])  # the gateway has HTTP probes
+
+
+def test_the_feed_has_only_a_live_probe(capsys):
+    assert probe.main(["ready", "feed", "--pid", "1"]) == 1
+    assert "only a live probe" in capsys.readouterr().err
+    assert probe.main(["relay", "feed", "--pid", "1"]) == 1
