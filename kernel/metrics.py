@@ -19,7 +19,8 @@ At each scrape it measures, with the service's own database connection pool and 
 A service's metrics are served at http://127.0.0.1:(EJOURNAL_PORT + offset)/metrics, offsets in `PORT_OFFSETS`
 (EJOURNAL_METRICS_PORT overrides; EJOURNAL_METRICS_BIND sets the address). Beside them: the gateway's own
 /metrics on EJOURNAL_PORT, the relays' at EJOURNAL_PORT + 101..105 (kernel/relay.py), the check-in intake's at
-EJOURNAL_PORT + 106 (attendance/intake.py), the check-in bench's bare service at EJOURNAL_PORT + 50.
+EJOURNAL_PORT + 106 (attendance/intake.py), the public feed's at EJOURNAL_PORT + 107 (kernel/feed.py), the
+check-in bench's bare service at EJOURNAL_PORT + 50.
 `deploy/prometheus.yml` scrapes all of them.
 """
 
@@ -56,8 +57,8 @@ from kernel.events import UNROUTED_QUEUE
 
 log = logging.getLogger("kernel.worker")
 
-# EJOURNAL_PORT + offset: clear of the bench's bare service (+50), the relays (+101..+105, kernel/relay.py) and the
-# check-in intake (+106, attendance/intake.py).
+# EJOURNAL_PORT + offset: clear of the bench's bare service (+50), the relays (+101..+105, kernel/relay.py), the
+# check-in intake (+106, attendance/intake.py) and the public feed (+107, kernel/feed.py).
 PORT_OFFSETS = {"identity": 121, "attendance": 122, "grading": 123, "makeup": 124, "reports": 125}
 
 WORKER_DURATION = Histogram("ejournal_worker_duration_seconds", "RPC calls and event handlers: duration (count: rate)",

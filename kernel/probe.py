@@ -4,6 +4,7 @@ exec probes and compose's healthchecks. Exit code 0 when healthy, 1 with one lin
     python -m kernel.probe live SERVICE [--pid N]     this process holds an established connection to the broker
     python -m kernel.probe ready SERVICE [--pid N]    that, and SERVICE answers an RPC ping (which queries its database)
     python -m kernel.probe relay SERVICE [--pid N]    this relay holds its connections to the broker and the database
+    python -m kernel.probe live feed [--pid N]        the public feed's bridge (kernel.feed) holds its broker connection
 
 An RPC ping alone is answered by whichever replica takes it from the service's shared queue, so it says nothing
 about this pod; the connection check does. A service's connection carries the heartbeats of its event loop (a relay's,
@@ -92,8 +93,13 @@ def ping(service: str, timeout: float) -> str | None:
     return None
 
 
+BRIDGES = ("feed",)  # pika processes with no database and no RPC queue: the broker connection is all they hold
+
+
 def check(kind: str, service: str, pid: int, timeout: float) -> str | None:
     cfg = settings()
+    if service in BRIDGES and kind != "live":
+        return f"{service} has only a live probe (no database, no RPC queue to ping)"
     if not os.path.isdir(f"/proc/{pid}"):
         return f"no process {pid}"
     broker = amqp_port(cfg.amqp_uri)
@@ -109,7 +115,7 @@ def check(kind: str, service: str, pid: int, timeout: float) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kernel.probe", description=__doc__.split("\n\n")[0])
     parser.add_argument("kind", choices=("live", "ready", "relay"))
-    parser.add_argument("service", choices=[s for s in SERVICES if s != "gateway"])
+    parser.add_argument("service", choices=[*(s for s in SERVICES if s != "gateway"), *BRIDGES])
     parser.add_argument("--pid", type=int, default=1, help="the process to check (default 1, the container's)")
     parser.add_argument("--timeout", type=float, default=float(os.environ.get("EJOURNAL_PROBE_TIMEOUT", "3")),
                         help="seconds the RPC ping may take (default 3)")

@@ -6,7 +6,8 @@ Database: one database, a schema per service owned by the admin role, and a logi
 service that can use only its own schema (plus reading the simulation clock); the audit log is
 INSERT/SELECT only. Each service's migrations run, then grants are refreshed.
 Broker: every service's RPC queue, every idempotent handler's queue with its retry queue and
-binding, the command queues (kernel.commands), the dead-letter and unrouted queues: all durable, so
+binding, the command queues (kernel.commands), the public feed's exchange and queue with its bindings
+(kernel.feed), the dead-letter and unrouted queues: all durable, so
 no event or command is dropped because a consumer has never started. EJOURNAL_QUEUE_TYPE=quorum (a
 RabbitMQ cluster) declares them as quorum queues and checks that the broker's default type is quorum
 too, because the services re-declare their queues without naming a type; the default, classic, names
@@ -31,6 +32,7 @@ from kernel.commands import COMMAND_QUEUES, COMMANDS_EXCHANGE
 from kernel.config import SERVICES, settings
 from kernel.consumer import DEAD_LETTER_QUEUE, ReliableEventHandler
 from kernel.events import exchange_name
+from kernel.feed import declare as declare_feed
 from kernel.relay import UNROUTED_QUEUE
 
 log = logging.getLogger("kernel.provision")
@@ -181,6 +183,8 @@ def declare_broker() -> None:
                 "x-message-ttl": spec["retry_ms"], "x-dead-letter-exchange": "",
                 "x-dead-letter-routing-key": name}))
         count += 1
+    declare_feed(ch, queue_arguments())  # the public feed's exchange and queue: events wait for its bridge
+    count += 1
     check_default_queue_type(conn, DEAD_LETTER_QUEUE)
     conn.close()
     kind = "" if settings().queue_type == "classic" else f" {settings().queue_type}"

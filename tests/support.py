@@ -136,3 +136,48 @@ def admin_query(statement: str, params: dict | tuple | None = None) -> list[tupl
             return cur.fetchall() if cur.description else []
     finally:
         conn.close()
+
+
+class Tap:
+    """A queue of the test's own bound to an exchange, read with basic_get (no heartbeats: the test is the loop).
+    Exclusive unless `name` is given: a named tap is durable and survives a broker restart (delete it after)."""
+
+    def __init__(self, exchange: str, routing_keys: tuple[str, ...], name: str = ""):
+        import pika
+
+        params = pika.URLParameters(os.environ["EJOURNAL_AMQP_URI"])
+        params.heartbeat = 0
+        self.conn = pika.BlockingConnection(params)
+        self.channel = self.conn.channel()
+        self.queue = self.channel.queue_declare(name, exclusive=not name, durable=bool(name)).method.queue
+        for key in routing_keys:
+            self.channel.queue_bind(self.queue, exchange, routing_key=key)
+        self.messages: list[tuple[str, object, dict]] = []
+
+    def drain(self) -> list[tuple[str, object, dict]]:
+        """Everything received so far: (routing key, properties, body as JSON)."""
+        import json
+
+        while True:
+            method, props, body = self.channel.basic_get(self.queue, auto_ack=True)
+            if method is None:
+                return self.messages
+            self.messages.append((method.routing_key, props, json.loads(body)))
+
+    def reconnect(self) -> None:
+        """A fresh connection to the same (durable) queue, e.g. after the broker restarted."""
+        import pika
+
+        params = pika.URLParameters(os.environ["EJOURNAL_AMQP_URI"])
+        params.heartbeat = 0
+        try:
+            self.conn.close()
+        except Exception:  # noqa: BLE001 - the broker may have dropped it
+            pass
+        self.conn = pika.BlockingConnection(params)
+        self.channel = self.conn.channel()
+
+    def close(self, delete: bool = False) -> None:
+        if delete:
+            self.channel.queue_delete(self.queue)
+        self.conn.close()

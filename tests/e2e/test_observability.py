@@ -22,6 +22,7 @@ HANDLERS = {"attendance", "grading", "makeup", "reports"}  # services that consu
 
 def targets() -> dict[str, int]:
     from attendance.intake import METRICS_PORT_OFFSET
+    from kernel import feed
     from kernel.metrics import PORT_OFFSETS
     from kernel.relay import RELAY_PORT_OFFSETS
 
@@ -30,6 +31,7 @@ def targets() -> dict[str, int]:
     found |= {s: port + PORT_OFFSETS[s] for s in SERVICES}
     found |= {f"relay-{s}": port + 100 + RELAY_PORT_OFFSETS[s] for s in SERVICES}
     found["intake-attendance"] = port + METRICS_PORT_OFFSET
+    found["feed-public"] = port + feed.METRICS_PORT_OFFSET
     return found
 
 
@@ -73,6 +75,7 @@ def test_every_target_answers_in_the_prometheus_format(stack, faculty):
                 if s.labels["kind"] == "command"]
     assert commands == ["attendance.checkins"], "the check-ins waiting for the intake"
     assert "ejournal_checkin_intake" in scraped["intake-attendance"]
+    assert {"ejournal_feed_forwarded", "ejournal_feed_failed"} <= set(scraped["feed-public"])
 
     identity = scraped["identity"]
     calls = {s.labels["method"]: s.value for s in identity["ejournal_worker_duration_seconds"]

@@ -6,6 +6,8 @@ then RabbitMQ and then PostgreSQL are restarted. Afterwards:
 - every teacher write is atomic: a session's marks are those of one write, the last answered 2xx or a later one
   that answered an error (a timed-out write may still commit: it is never half-stored);
 - the read models of reports, grading and makeup hold exactly the attendance service's marks;
+- every `marks.recorded` event reaches the public feed (`ejournal.public.v1`, kernel/feed.py) at least once, a
+  repeat with the same message_id;
 - every audit chain verifies.
 
 Students retry as a phone would (a new scan after an error). Opt-in marker `faults`; CI runs it after e2e. Set
@@ -24,7 +26,7 @@ from collections import Counter, defaultdict
 import pytest
 import requests
 
-from support import admin_query, eventually, person
+from support import Tap, admin_query, eventually, person
 
 pytestmark = pytest.mark.faults
 
@@ -32,7 +34,7 @@ PW = "faults-password-1"
 DAY = "2027-10-04"  # the next academic year: the e2e tests archive 2026-2027 in the same stack
 STUDENTS = 25
 PROCESSES = ("gateway", "attendance", "intake-attendance", "relay-attendance", "reports", "grading", "makeup",
-             "identity", "relay-grading")
+             "identity", "relay-grading", "feed-public")
 STATUSES = ("present", "absent")  # what a teacher may set at oshtu (the test stack's preset)
 
 
@@ -165,8 +167,9 @@ class Load:
             time.sleep(0.05)
 
 
-def quiet(timeout: float = 180) -> None:
-    """Every outbox published and every queue of the stack drained (the management API counts messages)."""
+def quiet(timeout: float = 180, ignore: tuple[str, ...] = ()) -> None:
+    """Every outbox published and every queue of the stack drained (the management API counts messages); the
+    test's own queues (`ignore`) are no backlog."""
     import base64
     import json
     import urllib.request
@@ -184,7 +187,7 @@ def quiet(timeout: float = 180) -> None:
                 # A killed gateway's reply queue keeps a late reply, with no consumer, until the queue's
                 # x-expires removes it (nameko's RPC_REPLY_QUEUE_TTL): that reply's caller is gone, not backlog.
                 out.update({q["name"]: q.get("messages") or 0 for q in json.loads(answer.read())
-                            if not q["name"].startswith("ejournal.")
+                            if not q["name"].startswith("ejournal.") and q["name"] not in ignore
                             and not (q["name"].startswith("rpc.reply-") and not q.get("consumers"))})
         except OSError as error:  # the broker restarting (the faults above, or another stack's tests)
             out["management API"] = str(error)
@@ -202,7 +205,18 @@ def quiet(timeout: float = 180) -> None:
         raise AssertionError(f"the stack did not drain within {timeout} s: {last[0]}") from None
 
 
-def test_answered_writes_survive_killed_processes_and_restarted_broker_and_database(stack, world):
+@pytest.fixture
+def public_tap(stack):
+    """An outside consumer of the public feed: a durable queue, so it keeps what arrives across a broker restart."""
+    tap = Tap("ejournal.public.v1", ("attendance.marks.recorded.v1",), name="faults.public-tap")
+    tap.drain()
+    tap.messages.clear()
+    yield tap
+    tap.reconnect()
+    tap.close(delete=True)
+
+
+def test_answered_writes_survive_killed_processes_and_restarted_broker_and_database(stack, world, public_tap):
     load = Load(stack, world)
     groups, ids = world["groups"], world["ids"]
     roster = {g: [f"FLS{g[-1]}{i:02d}" for i in range(STUDENTS)] for g in groups}
@@ -228,7 +242,7 @@ def test_answered_writes_survive_killed_processes_and_restarted_broker_and_datab
     load.stop.set()
     for w in writers:
         w.join(timeout=30)
-    quiet()
+    quiet(ignore=(public_tap.queue,))
 
     # check-ins: every key answered 2xx is stored once, with one audit entry and one event
     answered = {key for key, statuses in load.checkins.items() if any(200 <= s < 300 for s in statuses)}
@@ -268,6 +282,24 @@ def test_answered_writes_survive_killed_processes_and_restarted_broker_and_datab
         if copy != source:
             disagree[schema] = (len(copy - source), len(source - copy))
 
+    # the public feed: every marks event of these sessions at least once; a repeat carries the same message_id
+    outbox = {str(r[0]) for r in admin_query(
+        "SELECT event_id FROM attendance.outbox WHERE type = 'marks.recorded'"
+        " AND (envelope->'payload'->>'session')::int = ANY(%s)", (every,))}
+    public_tap.reconnect()
+    feed_missing: list[set[str]] = [set()]
+
+    def on_the_feed() -> bool:
+        feed_missing[0] = outbox - {props.message_id for _, props, _ in public_tap.drain()}
+        return not feed_missing[0]
+
+    try:
+        eventually(on_the_feed, timeout=180, interval=1)
+    except AssertionError:
+        pass  # reported and asserted below
+    on_feed = Counter(props.message_id for _, props, _ in public_tap.drain() if props.message_id in outbox)
+    mismatched = [body["event_id"] for _, props, body in public_tap.drain() if props.message_id != body["event_id"]]
+
     verify = stack.api("GET", "/api/v1/audit/verify", stack.admin(), timeout=120).json()
     writes = sum(len(v) for v in load.writes.values())
     writes_ok = sum(1 for v in load.writes.values() for _, code in v if 200 <= code < 300)
@@ -278,8 +310,11 @@ def test_answered_writes_survive_killed_processes_and_restarted_broker_and_datab
     print(f"teacher writes {writes}, answered 2xx {writes_ok}, torn {len(torn)}; answers {dict(answers)}")
     print(f"read models disagreeing: {disagree or 'none'}; audit verified: {verify['ok']} "
           f"({verify['entries']} entries)")
+    print(f"public feed: marks events {len(outbox)}, arrived {len(on_feed)}, lost {len(feed_missing[0])}, "
+          f"repeated (same message_id) {sum(n - 1 for n in on_feed.values())}")
     assert len(answered) == len(groups) * STUDENTS * world["rounds"]
     assert not lost and not duplicated
     assert not torn, torn
     assert not disagree, disagree
     assert verify["ok"], verify
+    assert not feed_missing[0] and not mismatched, (len(feed_missing[0]), mismatched[:5])

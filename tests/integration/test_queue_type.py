@@ -14,6 +14,7 @@ import pytest
 from kernel import provision
 from kernel.commands import COMMAND_QUEUES
 from kernel.config import settings
+from kernel.feed import FEED_QUEUE
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(os.geteuid() != 0, reason="rabbitmqctl adds and deletes vhosts as root")]
@@ -58,7 +59,8 @@ def test_by_default_every_queue_is_classic_and_declared_without_a_type(vhost, mo
     provision.declare_broker()
     found = queues(vhost)
     assert len(found) == len(provision.broker_topology()) + sum(
-        1 for _, spec in provision.broker_topology() if "retry_ms" in spec) + 2 + len(COMMAND_QUEUES)
+        1 for _, spec in provision.broker_topology() if "retry_ms" in spec) + 2 + len(COMMAND_QUEUES) + 1
+    assert FEED_QUEUE in found  # the public feed's own queue (kernel.feed)
     assert {row["type"] for row in found.values()} == {"classic"}
     assert not any("x-queue-type" in arguments(row) for row in found.values())
     retry = next(row for name, row in found.items() if name.endswith(".retry"))

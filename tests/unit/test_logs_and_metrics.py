@@ -66,9 +66,12 @@ def test_nameko_services_use_the_kernels_one_logging_configuration():
 
 def test_metrics_ports_collide_with_nothing_else_on_the_stack():
     from attendance.intake import METRICS_PORT_OFFSET
+    from kernel.feed import METRICS_PORT_OFFSET as FEED_OFFSET
     from kernel.relay import RELAY_PORT_OFFSETS
 
     taken = {0, 50, METRICS_PORT_OFFSET} | {100 + n for n in RELAY_PORT_OFFSETS.values()}
+    assert FEED_OFFSET not in taken
+    taken.add(FEED_OFFSET)
     offsets = list(metrics.PORT_OFFSETS.values())
     assert len(set(offsets)) == len(offsets) and not taken & set(offsets)
     assert set(metrics.PORT_OFFSETS) | {"gateway"} == set(SERVICES)
@@ -76,6 +79,7 @@ def test_metrics_ports_collide_with_nothing_else_on_the_stack():
 
 def test_the_scrape_configuration_lists_every_process_of_the_default_stack():
     from attendance.intake import METRICS_PORT_OFFSET
+    from kernel import feed
     from kernel.relay import RELAY_PORT_OFFSETS
 
     config = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
@@ -85,6 +89,7 @@ def test_the_scrape_configuration_lists_every_process_of_the_default_stack():
     expected |= {s: 8080 + offset for s, offset in metrics.PORT_OFFSETS.items()}
     expected |= {f"relay-{s}": 8080 + 100 + offset for s, offset in RELAY_PORT_OFFSETS.items()}
     expected["intake-attendance"] = 8080 + METRICS_PORT_OFFSET
+    expected["feed-public"] = 8080 + feed.METRICS_PORT_OFFSET
     assert targets == {name: [f"127.0.0.1:{port}"] for name, port in expected.items()}
     processes = [line.split()[0] for line in (ROOT / "deploy" / "processes").read_text().splitlines()
                  if line.strip() and not line.startswith("#")]
@@ -98,6 +103,7 @@ def test_the_dashboard_asks_only_for_series_the_code_exports():
     import gateway.service  # noqa: F401 - its metrics and domain gauges
     import grading.service
     import identity.service
+    import kernel.feed  # noqa: F401
     import kernel.relay  # noqa: F401
     import makeup.service
     import reports.service

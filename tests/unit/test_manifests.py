@@ -92,11 +92,13 @@ def test_every_deployment_has_honest_probes():
         relay = name.startswith(WORKERS)  # plain pika processes: the probe checks their own connections
         service = name.split("-", 1)[1] if relay else name
         expect = {"livenessProbe": "relay" if relay else "live", "readinessProbe": "relay" if relay else "ready"}
+        if name == "feed-public":  # the public feed's bridge holds a broker connection and nothing else
+            service, expect = "feed", {"livenessProbe": "live", "readinessProbe": "live", "startupProbe": "live"}
         for probe_name, kind in expect.items():
             assert c[probe_name]["exec"]["command"] == ["python", "-m", "kernel.probe", kind, service], name
             # the probe's own deadline (timeout + 5 s) ends before the kubelet's
             assert c[probe_name]["timeoutSeconds"] >= 3 + 5 - 1, name
-        assert service in probe.SERVICES
+        assert service in (*probe.SERVICES, *probe.BRIDGES)
 
 
 def test_one_application_image_everywhere_and_the_dockerfile_builds_what_the_processes_run():
@@ -323,3 +325,9 @@ def test_probe_of_a_process_without_a_broker_connection_fails_with_one_line(caps
     assert "no established connection to the broker" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         probe.main(["live", "gateway"])  # the gateway has HTTP probes
+
+
+def test_the_feed_has_only_a_live_probe(capsys):
+    assert probe.main(["ready", "feed", "--pid", "1"]) == 1
+    assert "only a live probe" in capsys.readouterr().err
+    assert probe.main(["relay", "feed", "--pid", "1"]) == 1
