@@ -36,6 +36,7 @@ from gateway.schemas import (
     TokenPairSchema,
 )
 from gateway.token_routes import TokenRoutes, TokenUses
+from gateway.web_routes import WebPages
 from identity.schemas import ContingentSchema, ImportResultSchema, LoadSchema, OrderSchema, SubstitutionSchema
 from kernel import clock
 from kernel.cache import Memo
@@ -85,7 +86,7 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoutes, TokenRoutes):
+class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoutes, TokenRoutes, WebPages):
     name = "gateway"
     db = Database()
     context = WorkerContext()

@@ -1,0 +1,187 @@
+// What every page shares: the language, the token, calls to the public API, the header, small DOM helpers.
+// The access token lives in sessionStorage (gone with the tab); nothing here decides access: the API does.
+export const LANGS = ["ky", "ru", "kk", "en"];
+const TOKEN = "ej.access";
+let lang = LANGS.includes(localStorage.getItem("ej.lang")) ? localStorage.getItem("ej.lang") : "ky";
+let strings = {};
+let policy = null;
+let me = null;
+let repaint = () => {};
+
+export const $ = (sel, root = document) => root.querySelector(sel);
+export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
+export const currentLang = () => lang;
+export const getPolicy = () => policy;
+export const getMe = () => me;
+export const token = () => sessionStorage.getItem(TOKEN);
+export const setToken = (value) => (value ? sessionStorage.setItem(TOKEN, value) : sessionStorage.removeItem(TOKEN));
+
+/** A UI string of the page's language (i18n/<lang>.json); {name} placeholders filled from `vars`. */
+export function t(key, vars = {}) {
+  const text = strings[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ""));
+}
+
+/** A label of the institution's preset ({ky, ru, kk, en}) in the page's language. */
+export function label(labels) {
+  if (!labels) return "";
+  return labels[lang] || labels.ky || labels.en || "";
+}
+
+/** A preset UI label (policy.labels.ui), or the page's own string when the preset has none. */
+export function ui(key) {
+  const labels = policy?.labels?.ui?.[key];
+  return labels ? label(labels) : t(key);
+}
+
+/** The preset's attendance code for `key`. */
+export const code = (key) => policy?.attendance?.codes?.find((c) => c.key === key);
+
+/** An element: el("td", {class: "x", onclick: fn}, "text", child, ...). */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (k === "dataset") Object.assign(node.dataset, v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c !== null && c !== undefined && c !== false) node.append(c instanceof Node ? c : String(c));
+  }
+  return node;
+}
+
+async function loadStrings() {
+  const r = await fetch(`/web/i18n/${lang}.json`);
+  strings = await r.json();
+}
+
+/** Call the public API. Answers {ok, status, data}; a 401 sends the user to the login page and back. */
+export async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token()) headers.Authorization = `Bearer ${token()}`;
+  const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = await r.json().catch(() => ({}));
+  if (r.status === 401 && !path.startsWith("/api/v1/auth/")) {
+    toLogin();
+    return new Promise(() => {}); // the page is leaving
+  }
+  return { ok: r.ok, status: r.status, data };
+}
+
+export function toLogin() {
+  setToken(null);
+  location.assign(`/web/?next=${encodeURIComponent(location.pathname + location.search)}`);
+}
+
+export async function login(loginName, password) {
+  const r = await api("POST", "/api/v1/auth/login", { login: loginName, password });
+  if (r.ok) setToken(r.data.access_token);
+  return r;
+}
+
+/** Show a message in the page's live region (role=status, or role=alert for a failure). */
+export function say(message, ok = true) {
+  const box = $("#message");
+  if (!box) return;
+  box.hidden = !message;
+  box.setAttribute("role", ok ? "status" : "alert");
+  box.className = `message ${ok ? "ok" : "bad"}`;
+  box.textContent = message || "";
+}
+
+/** The words of a problem+json answer for the user: a known code in the page's language, else its detail. */
+export function problemText(r) {
+  const known = { window_closed: "window_closed", locked: "window_locked", rate_limited: "too_many" };
+  const key = known[r.data?.code];
+  return key ? t(key) : r.data?.detail || `${t("error")} ${r.status}`;
+}
+
+function paintStatic() {
+  document.documentElement.lang = lang;
+  for (const node of $$("[data-t]")) node.textContent = t(node.dataset.t);
+  for (const node of $$("[data-ui]")) node.textContent = ui(node.dataset.ui);
+  for (const node of $$("[data-t-label]")) node.setAttribute("aria-label", t(node.dataset.tLabel));
+  for (const b of $$("#langs button")) b.setAttribute("aria-pressed", String(b.dataset.lang === lang));
+  const title = $("#title");
+  document.title = `${title ? `${title.textContent} · ` : ""}${policy ? label(policy.labels.short_name) : t("app_title")}`;
+}
+
+function header() {
+  const top = $("#top");
+  if (!top) return;
+  const name = policy ? label(policy.labels.name) : "";
+  const langs = el("div", { id: "langs", role: "group", "data-t-label": "language" },
+    LANGS.map((l) => el("button", { type: "button", lang: l, dataset: { lang: l }, onclick: () => switchLang(l) },
+      { ky: "Кыргызча", ru: "Русский", kk: "Қазақша", en: "English" }[l])));
+  const nav = el("nav", { "data-t-label": "my_pages" },
+    el("a", { href: "/web/", "data-t": "home" }),
+    me ? el("span", { class: "who" }, me.full_name) : null,
+    me ? el("button", { type: "button", class: "link", "data-t": "logout", onclick: logout }) : null);
+  top.replaceChildren(el("a", { class: "skip", href: "#main", "data-t": "skip" }),
+    el("div", { class: "brand" }, el("span", { "data-ui": "journal" }), name ? el("small", {}, name) : null),
+    nav, langs);
+}
+
+async function logout() {
+  setToken(null);
+  location.assign("/web/");
+}
+
+export async function switchLang(l) {
+  lang = l;
+  localStorage.setItem("ej.lang", l);
+  await loadStrings();
+  paintStatic();
+  repaint();
+}
+
+/**
+ * Start a page: strings, and unless `open`, the caller (GET /me) and the preset (GET /policy), going to the
+ * login page first when there is no token; `bare` asks for neither (the check-in page: the burst path calls
+ * nothing but the check-in). `render` runs now and again after each language switch.
+ */
+export async function start({ open = false, bare = false, render = () => {} } = {}) {
+  window.addEventListener("unhandledrejection", (e) => say(`${t("error")}: ${e.reason?.message || e.reason}`, false));
+  await loadStrings();
+  if (!bare && (!open || token())) {
+    if (!token()) {
+      toLogin();
+      return new Promise(() => {});
+    }
+    const [m, p] = await Promise.all([api("GET", "/api/v1/me"), api("GET", "/api/v1/policy")]);
+    me = m.ok ? m.data : null;
+    policy = p.ok ? p.data : null;
+  }
+  header();
+  repaint = async () => {
+    header();
+    paintStatic();
+    await render();
+    paintStatic();
+  };
+  await repaint();
+}
+
+export const hasRole = (role) => !!me?.roles?.some((r) => r.role === role);
+export const param = (name) => new URLSearchParams(location.search).get(name);
+
+/** A local date as YYYY-MM-DD. */
+export function isoDay(d = new Date()) {
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+/** A time of an ISO timestamp as the institution shows it (the offset the API sent). */
+export const clockTime = (iso) => (iso ? iso.slice(11, 16) : "");
+export const dayOf = (iso) => (iso ? iso.slice(0, 10) : "");
+
+/** A table from rows: columns [{head, cell(row)}]. */
+export function table(columns, rows, caption) {
+  return el("table", {},
+    caption ? el("caption", {}, caption) : null,
+    el("thead", {}, el("tr", {}, columns.map((c) => el("th", { scope: "col" }, c.head)))),
+    el("tbody", {}, rows.map((row) => el("tr", {}, columns.map((c) => el("td", {}, c.cell(row)))))));
+}
