@@ -71,7 +71,7 @@ function renderGrid() {
     const topic = topics.get(s.id) || { topic: s.topic || "", work_kind: s.work_kind || "" };
     return el("th", { scope: "col", id: `s${s.id}`, class: s.window },
       el("div", {}, `${dayOf(s.starts_at).slice(5)} ${clockTime(s.starts_at)}`),
-      el("div", { class: "muted" }, s.kind),
+      el("div", { class: "muted" }, t(`session_${s.kind}`)),
       el("span", { class: "state" }, t(`window_${s.window}`)),
       writable ? el("input", { "aria-label": `${ui("topic")} ${dayOf(s.starts_at)}`, placeholder: ui("topic"),
         value: topic.topic, dataset: { session: s.id, field: "topic" }, oninput: editTopic }) : el("div", {}, s.topic || ""),
@@ -98,8 +98,8 @@ function renderGrid() {
 
 function renderLegend() {
   $("#legend").replaceChildren(el("strong", { id: "legend-title" }, `${t("keys")}:`),
-    keys.map((k) => el("span", {}, el("kbd", {}, k.key), ` ${label(k.code.labels)}`)),
-    ["on_time", "late", "closed"].map((w) => el("span", { class: `state-${w}` }, `▮ ${t(`window_${w}`)}`)));
+    ...keys.map((k) => el("span", {}, el("kbd", {}, k.key), ` ${label(k.code.labels)}`)),
+    ...["on_time", "late", "closed"].map((w) => el("span", { class: `swatch ${w}` }, t(`window_${w}`))));
 }
 
 function renderGrades() {
@@ -159,11 +159,7 @@ function cellKey(e) {
     focusCell(row + moves[e.key][0], col + moves[e.key][1]);
     return;
   }
-  if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
-    e.preventDefault();
-    save();
-    return;
-  }
+  if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) return; // the page's own shortcut: save
   const shortcut = keys.find((k) => k.key === e.key.toLowerCase());
   const clear = e.key === "Delete" || e.key === "Backspace";
   if (!shortcut && !clear && e.key !== "Enter") return;
@@ -249,6 +245,12 @@ async function saveGrades() {
 }
 
 $("#save").addEventListener("click", save);
+document.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && !$("#correction").open) {
+    e.preventDefault();
+    save();
+  }
+});
 $("#save-grades").addEventListener("click", saveGrades);
 $("#new-assessment").addEventListener("submit", async (e) => {
   e.preventDefault();

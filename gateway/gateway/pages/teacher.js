@@ -15,7 +15,6 @@ async function load() {
 }
 
 function render() {
-  $("#pick").date.value = day;
   if (!sessions.length) {
     $("#sessions").replaceChildren(el("li", {}, t("no_items")));
     return;
@@ -24,7 +23,7 @@ function render() {
     const grid = `/web/grid.html?group=${encodeURIComponent(s.group)}&discipline=${encodeURIComponent(s.discipline)}`;
     return el("li", {},
       el("strong", {}, `${clockTime(s.starts_at)} · ${s.discipline}`),
-      el("div", {}, `${ui("group")}: ${s.group}${s.subgroup ? ` (${s.subgroup})` : ""} · ${s.kind}`),
+      el("div", {}, `${ui("group")}: ${s.group}${s.subgroup ? ` (${s.subgroup})` : ""} · ${t(`session_${s.kind}`)}`),
       s.room ? el("div", { class: "muted" }, `${t("room")}: ${s.room}`) : null,
       s.topic ? el("div", { class: "muted" }, `${ui("topic")}: ${s.topic}`) : null,
       el("a", { class: "button", href: `${grid}#s${s.id}` }, t("open_grid")),
@@ -32,6 +31,7 @@ function render() {
   }));
 }
 
+$("#pick").date.value = day;
 $("#pick").addEventListener("submit", async (e) => {
   e.preventDefault();
   day = e.target.date.value;

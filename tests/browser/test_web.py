@@ -1,0 +1,106 @@
+"""The web front in a real browser (issue 9): the teacher's keyboard journal grid, the student's QR check-in on
+a phone, and a closed cell's correction request; each checked through the public API afterwards."""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import quote
+
+import pytest
+import zxingcpp
+from PIL import Image
+from webpages import PHONE
+
+from support import eventually
+
+pytestmark = pytest.mark.e2e
+
+NOW = "2026-10-05T09:05:00+06:00"  # five minutes into the session of 2026-10-05; 2026-10-01 is past correction
+
+
+def login_page(web, path: str, login: str, viewport=None):
+    page = web.open(f"/web/?next={quote(path)}", **({"viewport": viewport} if viewport else {}))
+    web.login(page, login)
+    page.wait_for_url(f"**{path}")
+    return page
+
+
+def test_teacher_fills_a_session_in_the_grid_from_the_keyboard(stack, web, journal):
+    stack.set_clock(NOW)
+    page = web.open("/web/")
+    assert page.locator("html").get_attribute("lang") == "ky"
+    web.shot(page, "login")
+    web.login(page, "wbt")
+    page.get_by_role("link", name="Окутуучу: бүгүнкү сабактар жана журнал").click()
+    page.locator("#sessions li").first.wait_for()  # the real today's list (empty) is shown first
+    page.locator("#pick input[name=date]").fill("2026-10-05")
+    page.locator("#pick button").click()
+    page.get_by_role("link", name="Журнал").first.wait_for()
+    web.shot(page, "teacher-day")
+    page.get_by_role("link", name="Журнал").first.click()
+    page.wait_for_url("**/web/grid.html?*")
+    today = journal["today"]
+    header = page.locator(f"th#s{today}")
+    header.get_by_text("Толтурууга болот").wait_for()  # the window state of the column: editable
+    first = page.locator(f'td[data-session="{today}"][data-student="WBS1"]')
+    first.click()
+    page.keyboard.press("1")  # present (the first of the preset's codes a teacher sets); the focus moves down
+    page.keyboard.press("2")  # absent
+    page.keyboard.press("1")
+    header.get_by_label("Тема").first.fill("Киришүү")
+    header.get_by_label("Иштин түрү").fill("лекция")
+    web.shot(page, "grid-typed")
+    first.focus()
+    page.keyboard.press("Control+Enter")
+    page.get_by_text("Сакталды").wait_for()
+    web.shot(page, "grid-saved")
+    stored = stack.api("GET", f"/api/v1/sessions/{today}", journal["teacher"]).json()
+    assert {m["student"]: m["status"] for m in stored["marks"]} == {"WBS1": "present", "WBS2": "absent",
+                                                                    "WBS3": "present"}
+    assert (stored["topic"], stored["work_kind"]) == ("Киришүү", "лекция")
+    assert page.locator(f'td[data-session="{today}"][data-student="WBS2"]').inner_text().strip() == "НБ"
+
+
+def test_student_scans_the_qr_on_a_phone_logs_in_and_is_checked_in(stack, web, journal):
+    stack.set_clock(NOW)
+    screen = login_page(web, f"/web/qr.html?session={journal['today']}", "wbt")
+    qr = screen.locator("#qr")
+    eventually(lambda: qr.get_attribute("src"), timeout=15)
+    screen.wait_for_function("document.querySelector('#qr').naturalWidth > 0")
+    web.shot(screen, "qr-page")
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(qr.screenshot())))
+    assert found, "no QR code on the screen"
+    url = found[0].text
+    assert url.startswith(stack.url + "/checkin?t=")
+    phone = web.open(url.removeprefix(stack.url), viewport=PHONE)
+    phone.locator("#login").wait_for()
+    assert phone.evaluate("location.search") == ""  # the code left the address bar, kept for the login
+    web.login(phone, "wbs3")
+    phone.get_by_text("Белгиленди: катышты").wait_for()
+    web.shot(phone, "checkin-phone")
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
+    # the check-in is recorded (through the command queue) and shows on the teacher's live roster
+    eventually(lambda: any(s["student"] == "WBS3" and s["checked_in_at"] for s in stack.api(
+        "GET", f"/api/v1/sessions/{journal['today']}/roster", journal["teacher"]).json()["students"]), timeout=30)
+    screen.locator("#roster tr", has_text="WBS3").get_by_text("Катышты").wait_for(timeout=15000)
+    web.shot(screen, "qr-roster")
+
+
+def test_a_closed_cell_offers_the_correction_request_and_it_is_filed(stack, web, journal):
+    stack.set_clock(NOW)
+    page = login_page(web, "/web/grid.html?group=WB-1&discipline=WBDIS", "wbt")
+    past = journal["past"]
+    page.locator(f"th#s{past}").get_by_text("Мөөнөтү бүткөн").wait_for()  # closed
+    cell = page.locator(f'td[data-session="{past}"][data-student="WBS2"]')
+    assert cell.get_attribute("aria-readonly") == "true"
+    cell.get_by_role("button", name="Оңдоону суроо: WBS2, 2026-10-01").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Маани").select_option("absent")
+    dialog.get_by_label("Себеби").fill("Студент сабакта болгон эмес, журналга кеч киргизилди")
+    web.shot(page, "correction-dialog")
+    dialog.get_by_role("button", name="Жөнөтүү").click()
+    page.get_by_text("Оңдоо суроосу жөнөтүлдү").wait_for()
+    web.shot(page, "correction-filed")
+    mine = stack.api("GET", "/api/v1/corrections", journal["teacher"]).json()["items"]
+    filed = [c for c in mine if c["target"].get("session") == past and c["target"]["student"] == "WBS2"]
+    assert len(filed) == 1 and filed[0]["value"] == "absent", mine
