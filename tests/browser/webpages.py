@@ -64,8 +64,12 @@ def build_journal(stack):
         "departments": [{"code": "WBD", "faculty": "WBF", "name": "Веб кафедрасы"}],
         "groups": [{"code": "WB-1", "department": "WBD", "course": 1, "subgroups": []}],
         "students": [person(f"WBS{i}", f"Студент Веб {i}", PW, group="WB-1") for i in (1, 2, 3)],
-        "staff": [{**person("WBT", "Окутуучу Веб", PW, roles=[{"role": "teacher"}]), "department": "WBD"}],
-        "parents": [],
+        "staff": [{**person("WBT", "Окутуучу Веб", PW, roles=[{"role": "teacher"}]), "department": "WBD"},
+                  {**person("WBH", "Кафедра башчысы Веб", PW, roles=[{"role": "department_head", "scope": "WBD"}]),
+                   "department": "WBD"},
+                  person("WBDR", "Дирекция Веб", PW, roles=[{"role": "directorate", "scope": "WBF"}]),
+                  person("WBO", "Окуу бөлүмү Веб", PW, roles=[{"role": "academic_office"}])],
+        "parents": [person("WBP", "Ата-эне Веб", PW, children=["WBS2"])],
     }
     r = stack.api("POST", "/api/v1/import/contingent", admin, json=contingent, timeout=120)
     assert r.status_code == 200, r.text

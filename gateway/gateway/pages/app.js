@@ -185,3 +185,27 @@ export function table(columns, rows, caption) {
     el("thead", {}, el("tr", {}, columns.map((c) => el("th", { scope: "col" }, c.head)))),
     el("tbody", {}, rows.map((row) => el("tr", {}, columns.map((c) => el("td", {}, c.cell(row)))))));
 }
+
+/** The heading of a field of an API object: the page's string `f_<field>` where there is one. */
+export const fieldHead = (k) => (strings[`f_${k}`] ?? k);
+
+/** A cell's text for a plain API value: a timestamp as date and time, a status key as the preset's label, a
+ * known word (kind, role, step, state) in the page's language, objects as "field: value" pairs. */
+export function fieldText(k, v) {
+  if (v === null || v === undefined) return "";
+  if (typeof v === "object") return Object.entries(v).filter(([, x]) => x !== null && typeof x !== "object")
+    .map(([a, x]) => `${fieldHead(a)}: ${fieldText(a, x)}`).join(", ");
+  if (typeof v === "string" && /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(v)) return `${v.slice(0, 10)} ${v.slice(11, 16)}`;
+  if (typeof v === "string" && code(v)) return label(code(v).labels);
+  if (typeof v === "boolean") return v ? "✓" : "—";
+  return strings[`v_${v}`] ?? String(v);
+}
+
+/** A table of API objects: the given fields (or every field of the first), plus an optional actions column. */
+export function objTable(items, fields = null, actions = null, caption = null) {
+  if (!items.length) return el("p", { class: "muted" }, t("no_items"));
+  const keys = fields || Object.keys(items[0]).filter((k) => !Array.isArray(items[0][k]));
+  const columns = keys.map((k) => ({ head: fieldHead(k), cell: (row) => fieldText(k, row[k]) }));
+  if (actions) columns.push({ head: t("actions"), cell: actions });
+  return el("div", { class: "scroll" }, table(columns, items, caption));
+}
