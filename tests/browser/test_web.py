@@ -9,11 +9,11 @@ from urllib.parse import quote
 import pytest
 import zxingcpp
 from PIL import Image
-from webpages import PHONE
+from webpages import PHONE, PW
 
 from support import eventually
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 NOW = "2026-10-05T09:05:00+06:00"  # five minutes into the session of 2026-10-05; 2026-10-01 is past correction
 
@@ -55,8 +55,11 @@ def test_teacher_fills_a_session_in_the_grid_from_the_keyboard(stack, web, journ
     page.get_by_text("Сакталды").wait_for()
     web.shot(page, "grid-saved")
     stored = stack.api("GET", f"/api/v1/sessions/{today}", journal["teacher"]).json()
-    assert {m["student"]: m["status"] for m in stored["marks"]} == {"WBS1": "present", "WBS2": "absent",
-                                                                    "WBS3": "present"}
+    assert {m["student"]: m["status"] for m in stored["marks"]} == {
+        "WBS1": "present",
+        "WBS2": "absent",
+        "WBS3": "present",
+    }
     assert (stored["topic"], stored["work_kind"]) == ("Киришүү", "лекция")
     assert page.locator(f'td[data-session="{today}"][data-student="WBS2"]').inner_text().strip() == "НБ"
 
@@ -80,8 +83,15 @@ def test_student_scans_the_qr_on_a_phone_logs_in_and_is_checked_in(stack, web, j
     web.shot(phone, "checkin-phone")
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
     # the check-in is recorded (through the command queue) and shows on the teacher's live roster
-    eventually(lambda: any(s["student"] == "WBS3" and s["checked_in_at"] for s in stack.api(
-        "GET", f"/api/v1/sessions/{journal['today']}/roster", journal["teacher"]).json()["students"]), timeout=30)
+    eventually(
+        lambda: any(
+            s["student"] == "WBS3" and s["checked_in_at"]
+            for s in stack.api("GET", f"/api/v1/sessions/{journal['today']}/roster", journal["teacher"]).json()[
+                "students"
+            ]
+        ),
+        timeout=30,
+    )
     screen.locator("#roster tr", has_text="WBS3").get_by_text("Катышты").wait_for(timeout=15000)
     web.shot(screen, "qr-roster")
 
@@ -104,3 +114,67 @@ def test_a_closed_cell_offers_the_correction_request_and_it_is_filed(stack, web,
     mine = stack.api("GET", "/api/v1/corrections", journal["teacher"]).json()["items"]
     filed = [c for c in mine if c["target"].get("session") == past and c["target"]["student"] == "WBS2"]
     assert len(filed) == 1 and filed[0]["value"] == "absent", mine
+
+
+def test_a_student_requests_a_make_up_of_an_absence_from_the_record_page(stack, web, journal):
+    stack.set_clock(NOW)
+    today = journal["today"]
+    r = stack.api(
+        "PUT",
+        f"/api/v1/sessions/{today}/attendance",
+        journal["teacher"],
+        json={"marks": [{"student": "WBS2", "status": "absent"}]},
+    )
+    assert r.status_code == 200, r.text
+    student = stack.login("wbs2", PW)
+    eventually(
+        lambda: any(
+            s["status"] == "absent"
+            for d in stack.api("GET", "/api/v1/students/WBS2/record", student).json()["disciplines"]
+            for s in d["attendance"]["sessions"]
+        ),
+        timeout=30,
+    )
+    page = login_page(web, "/web/student.html", "wbs2", viewport=PHONE)
+    page.get_by_role("button", name="Отработкага суроо: 2026-10-05").click()
+    page.get_by_text("Отработкага суроо жөнөтүлдү").wait_for()
+    web.shot(page, "student-record-phone")
+    mine = stack.api("GET", "/api/v1/makeups", student).json()["items"]
+    assert [(m["session"], m["student"]) for m in mine] == [(today, "WBS2")], mine
+
+
+def test_every_role_page_opens_in_each_language_with_labelled_controls(stack, web, journal):
+    """Every page of a role: no console error, the page's lang attribute follows the language switch, the
+    preset's institution name shows, and every form control has a label (an associated label or aria-label)."""
+    stack.set_clock(NOW)
+    pages = [
+        ("wbt", "/web/teacher.html?date=2026-10-05"),
+        ("wbt", "/web/grid.html?group=WB-1&discipline=WBDIS"),
+        ("wbt", f"/web/qr.html?session={journal['today']}"),
+        ("wbs1", "/web/student.html"),
+        ("wbp", "/web/parent.html"),
+        ("wbdr", "/web/queue.html?q=excuses"),
+        ("wbh", "/web/queue.html?q=corrections"),
+        ("wbo", "/web/queue.html?q=statements&group=WB-1&discipline=WBDIS"),
+        ("wbh", "/web/queue.html?q=filling&teacher=WBT&term=WB-2026"),
+    ]
+    unlabelled = """[...document.querySelectorAll('input, select, textarea, button')]
+        .filter((e) => e.offsetParent !== null || e.closest('dialog[open]'))
+        .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim())
+        .map((e) => e.outerHTML)"""
+    for login, path in pages:
+        page = login_page(web, path, login)
+        page.get_by_text("М.М. Адышев атындагы Ош технологиялык университети").wait_for()
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate(unlabelled) == [], path
+        assert page.locator("h1").count() == 1 and page.locator("main#main").count() == 1
+        for lang, name, word in (
+            ("ru", "Русский", "Выйти"),
+            ("kk", "Қазақша", "Шығу"),
+            ("en", "English", "Log out"),
+            ("ky", "Кыргызча", "Чыгуу"),
+        ):
+            page.get_by_role("button", name=name).click()
+            page.get_by_role("button", name=word).wait_for()
+            assert page.locator("html").get_attribute("lang") == lang
+        page.close()

@@ -30,12 +30,15 @@ class Pages:
 
     def open(self, path: str, viewport: dict = DESKTOP, context=None):
         if context is None:
-            context = self.browser.new_context(viewport=viewport, locale="ky-KG", is_mobile=viewport == PHONE,
-                                               has_touch=viewport == PHONE)
+            context = self.browser.new_context(
+                viewport=viewport, locale="ky-KG", is_mobile=viewport == PHONE, has_touch=viewport == PHONE
+            )
             self.contexts.append(context)
         page = context.new_page()
-        page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text} ({page.url})")
-                if m.type == "error" else None)
+        page.on(
+            "console",
+            lambda m: self.errors.append(f"console {m.type}: {m.text} ({page.url})") if m.type == "error" else None,
+        )
         page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e} ({page.url})"))
         page.goto(self.url + path)
         return page
@@ -64,27 +67,52 @@ def build_journal(stack):
         "departments": [{"code": "WBD", "faculty": "WBF", "name": "Веб кафедрасы"}],
         "groups": [{"code": "WB-1", "department": "WBD", "course": 1, "subgroups": []}],
         "students": [person(f"WBS{i}", f"Студент Веб {i}", PW, group="WB-1") for i in (1, 2, 3)],
-        "staff": [{**person("WBT", "Окутуучу Веб", PW, roles=[{"role": "teacher"}]), "department": "WBD"},
-                  {**person("WBH", "Кафедра башчысы Веб", PW, roles=[{"role": "department_head", "scope": "WBD"}]),
-                   "department": "WBD"},
-                  person("WBDR", "Дирекция Веб", PW, roles=[{"role": "directorate", "scope": "WBF"}]),
-                  person("WBO", "Окуу бөлүмү Веб", PW, roles=[{"role": "academic_office"}])],
+        "staff": [
+            {**person("WBT", "Окутуучу Веб", PW, roles=[{"role": "teacher"}]), "department": "WBD"},
+            {
+                **person("WBH", "Кафедра башчысы Веб", PW, roles=[{"role": "department_head", "scope": "WBD"}]),
+                "department": "WBD",
+            },
+            person("WBDR", "Дирекция Веб", PW, roles=[{"role": "directorate", "scope": "WBF"}]),
+            person("WBO", "Окуу бөлүмү Веб", PW, roles=[{"role": "academic_office"}]),
+        ],
         "parents": [person("WBP", "Ата-эне Веб", PW, children=["WBS2"])],
     }
     r = stack.api("POST", "/api/v1/import/contingent", admin, json=contingent, timeout=120)
     assert r.status_code == 200, r.text
-    load = {"disciplines": [{"code": "WBDIS", "name": "Веб дисциплина", "control": "exam", "credits": 3}],
-            "assignments": [{"teacher": "WBT", "discipline": "WBDIS", "group": "WB-1", "kind": "lecture"}]}
+    load = {
+        "disciplines": [{"code": "WBDIS", "name": "Веб дисциплина", "control": "exam", "credits": 3}],
+        "assignments": [{"teacher": "WBT", "discipline": "WBDIS", "group": "WB-1", "kind": "lecture"}],
+    }
     assert stack.api("POST", "/api/v1/import/load", admin, json=load).status_code == 200
-    body = {"term": {"code": "WB-2026", "starts": "2026-09-01", "ends": "2026-12-31"},
-            "sessions": [{"ref": f"wb:{day}", "discipline": "WBDIS", "group": "WB-1", "kind": "lecture",
-                          "teacher": "WBT", "starts_at": f"2026-10-{day}T09:00:00+06:00", "minutes": 80}
-                         for day in ("01", "05")]}
-    r = eventually(lambda: (lambda r: r if r.status_code == 200 else None)(
-        stack.api("POST", "/api/v1/import/timetable", admin, json=body)), timeout=60)
+    body = {
+        "term": {"code": "WB-2026", "starts": "2026-09-01", "ends": "2026-12-31"},
+        "sessions": [
+            {
+                "ref": f"wb:{day}",
+                "discipline": "WBDIS",
+                "group": "WB-1",
+                "kind": "lecture",
+                "teacher": "WBT",
+                "starts_at": f"2026-10-{day}T09:00:00+06:00",
+                "minutes": 80,
+            }
+            for day in ("01", "05")
+        ],
+    }
+    r = eventually(
+        lambda: (lambda r: r if r.status_code == 200 else None)(
+            stack.api("POST", "/api/v1/import/timetable", admin, json=body)
+        ),
+        timeout=60,
+    )
     ids = r.json()["sessions"]
-    teacher = eventually(lambda: (lambda r: r.json()["access_token"] if r.status_code == 200 else None)(
-        stack.api("POST", "/api/v1/auth/login", json={"login": "wbt", "password": PW})), timeout=30)
+    teacher = eventually(
+        lambda: (lambda r: r.json()["access_token"] if r.status_code == 200 else None)(
+            stack.api("POST", "/api/v1/auth/login", json={"login": "wbt", "password": PW})
+        ),
+        timeout=30,
+    )
     # the gateway's read model has the sessions once the teacher sees them
     for sid in ids.values():
         eventually(lambda sid=sid: stack.api("GET", f"/api/v1/sessions/{sid}", teacher).status_code == 200, timeout=30)
