@@ -80,6 +80,7 @@ def test_student_scans_the_qr_on_a_phone_logs_in_and_is_checked_in(stack, web, j
     assert phone.evaluate("location.search") == ""  # the code left the address bar, kept for the login
     web.login(phone, "wbs3")
     phone.get_by_text("Белгиленди: катышты").wait_for()
+    assert phone.locator(".brand").inner_text() == "Электрондук журнал"
     web.shot(phone, "checkin-phone")
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
     # the check-in is recorded (through the command queue) and shows on the teacher's live roster
@@ -92,7 +93,8 @@ def test_student_scans_the_qr_on_a_phone_logs_in_and_is_checked_in(stack, web, j
         ),
         timeout=30,
     )
-    screen.locator("#roster tr", has_text="WBS3").get_by_text("Катышты").wait_for(timeout=15000)
+    screen.get_by_text("Белгиленди: 1 / 3").wait_for(timeout=15000)  # the page polls the roster
+    assert screen.locator("#roster tr", has_text="WBS3").locator("td").last.inner_text().strip() != ""
     web.shot(screen, "qr-roster")
 
 

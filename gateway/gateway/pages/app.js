@@ -121,7 +121,8 @@ function header() {
     me ? el("span", { class: "who" }, me.full_name) : null,
     me ? el("button", { type: "button", class: "link", "data-t": "logout", onclick: logout }) : null);
   top.replaceChildren(el("a", { class: "skip", href: "#main", "data-t": "skip" }),
-    el("div", { class: "brand" }, el("span", { "data-ui": "journal" }), name ? el("small", {}, name) : null),
+    el("div", { class: "brand" }, el("span", policy ? { "data-ui": "journal" } : { "data-t": "app_title" }),
+      name ? el("small", {}, name) : null),
     nav, langs);
 }
 
