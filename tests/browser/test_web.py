@@ -62,6 +62,21 @@ def test_teacher_fills_a_session_in_the_grid_from_the_keyboard(stack, web, journ
     }
     assert (stored["topic"], stored["work_kind"]) == ("Киришүү", "лекция")
     assert page.locator(f'td[data-session="{today}"][data-student="WBS2"]').inner_text().strip() == "НБ"
+    # grades per assessment: a new one from the form, a grade typed, saved
+    form = page.locator("#new-assessment")
+    form.get_by_label("Аталышы").fill("1-лабораториялык иш")
+    form.get_by_label("Күнү").fill("2026-10-05")
+    form.get_by_label("Эң жогорку балл").fill("10")
+    form.get_by_role("button", name="Түзүү").click()
+    grade = page.get_by_label("Баа: WBS1, 1-лабораториялык иш")
+    grade.fill("8.5")
+    with page.expect_response(lambda r: r.url.endswith("/grades") and r.request.method == "PUT") as put:
+        page.locator("#save-grades").click()
+    assert put.value.status == 200
+    items = stack.api("GET", "/api/v1/assessments?group=WB-1&discipline=WBDIS", journal["teacher"]).json()["items"]
+    work = [a for a in items if a["title"] == "1-лабораториялык иш"]
+    assert len(work) == 1 and [(g["student"], g["value"]) for g in work[0]["grades"]] == [("WBS1", 8.5)], items
+    web.shot(page, "grid-grades")
 
 
 def test_student_scans_the_qr_on_a_phone_logs_in_and_is_checked_in(stack, web, journal):

@@ -2,6 +2,8 @@
 // The access token lives in sessionStorage (gone with the tab); nothing here decides access: the API does.
 export const LANGS = ["ky", "ru", "kk", "en"];
 const TOKEN = "ej.access";
+const REFRESH = "ej.refresh";
+const EXPIRES = "ej.expires";
 let lang = LANGS.includes(localStorage.getItem("ej.lang")) ? localStorage.getItem("ej.lang") : "ky";
 let strings = {};
 let policy = null;
@@ -14,7 +16,10 @@ export const currentLang = () => lang;
 export const getPolicy = () => policy;
 export const getMe = () => me;
 export const token = () => sessionStorage.getItem(TOKEN);
-export const setToken = (value) => (value ? sessionStorage.setItem(TOKEN, value) : sessionStorage.removeItem(TOKEN));
+export function setToken(value) {
+  if (value) sessionStorage.setItem(TOKEN, value);
+  else for (const key of [TOKEN, REFRESH, EXPIRES]) sessionStorage.removeItem(key);
+}
 
 /** A UI string of the page's language (i18n/<lang>.json); {name} placeholders filled from `vars`. */
 export function t(key, vars = {}) {
@@ -57,14 +62,52 @@ async function loadStrings() {
   strings = await r.json();
 }
 
-/** Call the public API. Answers {ok, status, data}; a 401 sends the user to the login page and back. */
-export async function api(method, path, body) {
+/** Keep the pair from a login or a refresh: the access token, the refresh token and when the access ends. */
+function keep(pair) {
+  setToken(pair.access_token);
+  sessionStorage.setItem(REFRESH, pair.refresh_token);
+  sessionStorage.setItem(EXPIRES, String(Date.now() + pair.expires_in * 1000));
+}
+
+let renewing = null;
+
+/** Exchange the refresh token for a new pair (a QR page stays open a whole class, longer than an access
+ * token lives); false when there is none or it is refused. One exchange at a time: a refresh token is used
+ * once (API.md), a second use would revoke the family. */
+function renew() {
+  const refresh = sessionStorage.getItem(REFRESH);
+  if (!refresh) return Promise.resolve(false);
+  renewing ??= fetch("/api/v1/auth/refresh", { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ refresh_token: refresh }) })
+    .then(async (r) => {
+      if (!r.ok) return false;
+      keep(await r.json());
+      return true;
+    })
+    .catch(() => false)
+    .finally(() => { renewing = null; });
+  return renewing;
+}
+
+/** A valid access token, renewed a minute before it would expire. */
+export async function fresh() {
+  const expires = Number(sessionStorage.getItem(EXPIRES) || 0);
+  if (token() && expires && Date.now() > expires - 60000) await renew();
+  return token();
+}
+
+/** Call the public API. Answers {ok, status, data}; a 401 renews the token once, else sends the user to the
+ * login page and back. */
+export async function api(method, path, body, retried = false) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (token()) headers.Authorization = `Bearer ${token()}`;
+  const auth = path.startsWith("/api/v1/auth/");
+  const bearer = auth ? token() : await fresh();
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
   const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const data = await r.json().catch(() => ({}));
-  if (r.status === 401 && !path.startsWith("/api/v1/auth/")) {
+  if (r.status === 401 && !auth) {
+    if (!retried && (await renew())) return api(method, path, body, true);
     toLogin();
     return new Promise(() => {}); // the page is leaving
   }
@@ -78,7 +121,7 @@ export function toLogin() {
 
 export async function login(loginName, password) {
   const r = await api("POST", "/api/v1/auth/login", { login: loginName, password });
-  if (r.ok) setToken(r.data.access_token);
+  if (r.ok) keep(r.data);
   return r;
 }
 

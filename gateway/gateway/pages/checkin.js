@@ -1,7 +1,7 @@
 // The page a scanned QR code opens. The code is kept in sessionStorage through the login (the server accepts
 // it for its TTL plus the preset's grace time), then one call checks the student in and the result is shown:
 // checked in, already checked in, expired, not your session, closed.
-import { $, api, login, problemText, say, start, t, token } from "/web/app.js";
+import { $, login, problemText, say, setToken, start, t, token } from "/web/app.js";
 
 const KEY = "ej.checkin";
 const fromUrl = new URLSearchParams(location.search).get("t");
@@ -45,7 +45,7 @@ async function checkin() {
     headers: { "Content-Type": "application/json", Authorization: `Bearer ${token()}` }, body: JSON.stringify({ token: code, device: device() }) });
   const body = await r.json().catch(() => ({}));
   if (r.status === 401) {
-    sessionStorage.removeItem("ej.access");
+    setToken(null);
     $("#login").hidden = false;
     return;
   }

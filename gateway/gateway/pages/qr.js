@@ -1,14 +1,14 @@
 // The full-screen rotating QR code of a session: a fresh code is fetched before the shown one expires (the
 // preset's token_ttl_seconds; a scanned code stays usable its grace time longer), with the live roster beside
 // it and the devices shared by several students flagged.
-import { $, api, clockTime, code, el, getPolicy, label, param, problemText, say, start, t, token, ui } from "/web/app.js";
+import { $, api, clockTime, code, el, fresh, getPolicy, label, param, problemText, say, start, t, ui } from "/web/app.js";
 
 const session = param("session");
 let roster = null;
 let url = null;
 
 async function refreshCode() {
-  const r = await fetch(`/api/v1/sessions/${session}/checkin-codes/qr.svg`, { headers: { Authorization: `Bearer ${token()}` } });
+  const r = await fetch(`/api/v1/sessions/${session}/checkin-codes/qr.svg`, { headers: { Authorization: `Bearer ${await fresh()}` } });
   if (!r.ok) {
     const body = await r.json().catch(() => ({}));
     say(problemText({ status: r.status, data: body }), false);
