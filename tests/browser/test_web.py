@@ -195,3 +195,25 @@ def test_every_role_page_opens_in_each_language_with_labelled_controls(stack, we
             page.get_by_role("button", name=word).wait_for()
             assert page.locator("html").get_attribute("lang") == lang
         page.close()
+
+
+def test_the_check_in_page_says_not_your_session_and_expired_in_words(stack, web, journal):
+    """The other clear results of a scan: a student of another group, and a code past its TTL plus the grace
+    time (the clock moves on three minutes between the scan and the login)."""
+    stack.set_clock(NOW)
+    url = stack.api("POST", f"/api/v1/sessions/{journal['today']}/checkin-codes", journal["teacher"]).json()["url"]
+    web.expect_refusal(403)
+    phone = web.open(url.removeprefix(stack.url), viewport=PHONE)
+    web.login(phone, "wbx1")
+    phone.get_by_text("Бул сабак сиздин тизмеңизде жок").wait_for()
+    web.shot(phone, "checkin-not-yours")
+    url = stack.api("POST", f"/api/v1/sessions/{journal['today']}/checkin-codes", journal["teacher"]).json()["url"]
+    late = web.open(url.removeprefix(stack.url), viewport=PHONE)
+    late.locator("#login").wait_for()
+    stack.set_clock("2026-10-05T09:08:30+06:00")  # past the 20 s TTL plus the 120 s grace
+    web.expect_refusal(410)
+    web.login(late, "wbs1")
+    late.get_by_text("Коддун мөөнөтү бүттү: экрандагы кодду кайра сканерлеңиз").wait_for()
+    web.shot(late, "checkin-expired")
+    present = stack.api("GET", f"/api/v1/sessions/{journal['today']}/roster", journal["teacher"]).json()["students"]
+    assert not any(s["student"] == "WBX1" for s in present)
