@@ -217,3 +217,42 @@ def test_the_check_in_page_says_not_your_session_and_expired_in_words(stack, web
     web.shot(late, "checkin-expired")
     present = stack.api("GET", f"/api/v1/sessions/{journal['today']}/roster", journal["teacher"]).json()["students"]
     assert not any(s["student"] == "WBX1" for s in present)
+
+
+def test_the_directorate_approves_an_excuse_and_the_head_visas_a_correction_on_their_queues(stack, web, journal):
+    stack.set_clock(NOW)
+    student = stack.login("wbs1", PW)
+    excuse = stack.api(
+        "POST",
+        "/api/v1/excuses",
+        student,
+        json={"student": "WBS1", "from": "2026-10-01", "to": "2026-10-01", "kind": "sick", "document": "справка № 17"},
+    )
+    assert excuse.status_code in (200, 201), excuse.text
+    reason = "Журналга кате киргизилген: студент катышкан"
+    correction = stack.api(
+        "POST",
+        "/api/v1/corrections",
+        journal["teacher"],
+        json={
+            "target": {"kind": "attendance", "session": journal["past"], "student": "WBS3"},
+            "value": "present",
+            "reason": reason,
+        },
+    )
+    assert correction.status_code == 201, correction.text
+    page = login_page(web, "/web/queue.html?q=excuses", "wbdr")
+    row = page.locator("tr", has_text="справка № 17")
+    row.get_by_label("Эскертүү").fill("документ текшерилди")
+    row.get_by_role("button", name="Макулдоо").click()
+    page.get_by_text("Аткарылды").wait_for()
+    web.shot(page, "queue-excuses")
+    decided = stack.api("GET", "/api/v1/excuses?state=approved", student).json()["items"]
+    assert [(e["id"], e["note"]) for e in decided] == [(excuse.json()["id"], "документ текшерилди")], decided
+    page = login_page(web, "/web/queue.html?q=corrections", "wbh")
+    page.locator("tr", has_text=reason).get_by_role("button", name="Виза коюу").click()
+    page.get_by_text("Аткарылды").wait_for()
+    web.shot(page, "queue-corrections")
+    mine = stack.api("GET", "/api/v1/corrections", journal["teacher"]).json()["items"]
+    steps = [s["action"] for c in mine if c["id"] == correction.json()["id"] for s in c["steps"]]
+    assert "visa" in steps, mine
