@@ -8,16 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright  # pinned in requirements.txt: missing, the run fails, not skips
 from webpages import CHROMIUM, Pages, build_journal, launch
-
-playwright = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: deploy/test installs it (ensure_chromium in deploy/lib.sh)")
-    with playwright.sync_playwright() as p:
+    with sync_playwright() as p:
         b = launch(p)
         yield b
         b.close()
