@@ -408,3 +408,20 @@ stop_supervisor() {
 
 # shellcheck source=deploy/fonts.sh
 source "$EJOURNAL_HOME/deploy/fonts.sh"
+
+# ----------------------------------------------------------------------------------------------- browser
+
+# ensure_chromium: Debian's Chromium, which the browser tests (tests/browser) drive through Playwright. The
+# Python package `playwright` is pinned in requirements.txt; its own browser downloads are never used (the
+# tests launch this executable), so nothing is fetched outside Debian's archive and PyPI.
+EJOURNAL_CHROMIUM=${EJOURNAL_CHROMIUM:-/usr/bin/chromium}
+export EJOURNAL_CHROMIUM
+
+ensure_chromium() {
+  if [[ -x $EJOURNAL_CHROMIUM ]]; then
+    return 0
+  fi
+  apt_install chromium
+  [[ -x $EJOURNAL_CHROMIUM ]] || die "no $EJOURNAL_CHROMIUM after installing chromium (set EJOURNAL_CHROMIUM?)"
+  step "browser: $EJOURNAL_CHROMIUM"
+}

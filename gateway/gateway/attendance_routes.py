@@ -37,7 +37,7 @@ from kernel.cache import Memo
 from kernel.commands import CHECKIN, CommandSender
 from kernel.config import settings
 from kernel.consumer import handles
-from kernel.errors import Forbidden, Locked, NotFound, ValidationFailed
+from kernel.errors import Conflict, Forbidden, Locked, NotFound, ValidationFailed, WindowClosed
 from kernel.events import Envelope
 from kernel.policy import CHECKIN as CHECKIN_ROLE
 from kernel.policy import load_preset
@@ -124,6 +124,18 @@ class AttendanceRoutes:
             or_(StatementLock.covers_until.is_(None), StatementLock.covers_until >= s.starts_at))).first()
         return windows.attendance_write(policy, s.starts_at, s.first_entry_at, self.db.now(), locked is not None)
 
+    def window_state(self, s: Session) -> str:
+        """What a write to this session's journal would meet now, for the journal grid to show before the
+        teacher types: on_time, late, closed (the correction chain is the way), locked, not_started."""
+        try:
+            return self.write_window(s)
+        except WindowClosed:
+            return "closed"
+        except Locked:
+            return "locked"
+        except Conflict:
+            return "not_started"
+
     def refuse_archived(self, day: date) -> None:
         year = self.db.session.scalars(select(ClosedYear).where(ClosedYear.starts <= day,
                                                                 ClosedYear.ends >= day)).first()
@@ -176,7 +188,10 @@ class AttendanceRoutes:
         only = self.visible_student(caller, s)
         if only is False:
             raise NotFound(f"no session {session_id}")
-        return self.attendance.call("get_session", session_id, only)
+        view = self.attendance.call("get_session", session_id, only)
+        if only is None and self.teaching(caller, s)[0]:
+            view["window"] = self.window_state(s)
+        return view
 
     @route("PUT", "/api/v1/sessions/<int:session_id>/plan", summary="Planned topic (calendar-thematic plan)",
            roles=("teacher",), body=PlanSchema, answer=SessionSchema)

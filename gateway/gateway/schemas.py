@@ -146,6 +146,8 @@ class SessionSchema(Schema):
     topic = fields.String(allow_none=True)
     work_kind = fields.String(allow_none=True)
     late = fields.Boolean()
+    window = fields.String(metadata={"description": "the session's own teacher only: on_time|late|closed|locked|"
+                                                    "not_started, what a journal write would meet now"})
     marks = fields.List(fields.Nested(SessionMarkSchema))
     roster = fields.List(fields.String())
 

@@ -37,6 +37,7 @@ from gateway.schemas import (
     TokenPairSchema,
 )
 from gateway.token_routes import TokenRoutes, TokenUses
+from gateway.web_routes import WebPages
 from identity.schemas import ContingentSchema, ImportResultSchema, LoadSchema, OrderSchema, SubstitutionSchema
 from kernel import clock
 from kernel.cache import Memo
@@ -86,7 +87,8 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoutes, TokenRoutes, PortalRoutes):
+class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoutes, TokenRoutes, PortalRoutes,
+                     WebPages):
     name = "gateway"
     db = Database()
     context = WorkerContext()

@@ -187,3 +187,23 @@ def test_every_route_refuses_the_roles_it_does_not_name_and_scopes_the_rest(stac
           f"{len(failures)} wrong")
     assert not unruled, f"routes open to any caller without an access rule in this test: {unruled}"
     assert not failures, "\n".join(failures)
+
+
+def test_the_web_pages_are_public_static_files_and_the_window_state_is_the_teachers_only(stack, world):
+    """The pages under /web/ (issue 9) are not routes of the table: static files, public, holding no data (the
+    data comes through the API above). Only the files read at start are served; any other name is a 404.
+    A session's `window` (what a journal write would meet now) is shown to the session's own teacher only."""
+    from gateway.web_routes import FILES
+
+    for name, (_, media) in FILES.items():
+        r = stack.api("GET", f"/web/{name}")
+        assert (r.status_code, r.headers["Content-Type"].split(";")[0]) == (200, media), name
+    assert stack.api("GET", "/web/", allow_redirects=False).status_code == 200
+    for name in ("nothing.html", "../web_routes.py", "%2e%2e/web_routes.py", "i18n/../../service.py"):
+        r = stack.api("GET", f"/web/{name}")
+        assert r.status_code == 404, (name, r.status_code)
+    session = world["ids"]["session"]
+    for name, token in world["tokens"].items():
+        r = stack.api("GET", f"/api/v1/sessions/{session}", token)
+        if r.status_code == 200:
+            assert ("window" in r.json()) == (name == "teacher"), name
