@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request, Response
 
 from attendance import domain as attendance_rules
 from attendance.domain import PRESENT, CheckinRequest
+from attendance.schemas import TimetableSchema
 from gateway import checkin, windows
 from gateway.http import limit_of, route
 from gateway.models import ClosedYear, Principal, Session, StatementLock, Substitution
@@ -31,6 +32,7 @@ from gateway.schemas import (
     PlanSchema,
     SessionListSchema,
     SessionSchema,
+    TimetableResultSchema,
     TopicSchema,
 )
 from kernel.cache import Memo
@@ -137,7 +139,7 @@ class AttendanceRoutes:
 
     # -- timetable and sessions ---------------------------------------------------------------------
     @route("POST", "/api/v1/import/timetable", summary="Import a term's timetable (sessions exist only from it)",
-           roles=OFFICE)
+           roles=OFFICE, body=TimetableSchema, answer=TimetableResultSchema)
     def import_timetable(self, request: Request, caller: Any, body: None) -> Any:
         data = json.loads(request.get_data() or b"null")
         if not isinstance(data, dict):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -25,6 +26,12 @@ from kernel.validation import flatten_marshmallow
 log = logging.getLogger("gateway.http")
 
 MAX_BODY = 10 * 1024 * 1024  # imports of a whole university fit; anything larger is refused (413)
+
+# C0 control characters other than tab, line feed and carriage return, and lone UTF-16 surrogates (JSON's
+# "\ud800"): PostgreSQL refuses NUL in text and nothing encodes a lone surrogate, so they are refused as input
+# (422) before they reach a service, instead of failing there as a 500. No journal text needs them.
+UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+UNWRITABLE_MESSAGE = "contains a control character or a lone surrogate"
 
 REQUESTS = Counter("ejournal_http_requests_total", "HTTP requests", ["route", "method", "status"])
 DURATION = Histogram("ejournal_http_request_duration_seconds", "HTTP request duration", ["route", "method"])
@@ -65,6 +72,36 @@ def json_response(data: Any, status: int = 200, request_id: str | None = None) -
                     mimetype="application/json", headers=headers)
 
 
+def unwritable_fields(data: Any, path: str = "") -> list[str]:
+    """The paths (`students[3].full_name`) of every string in a JSON value, key or text, that PostgreSQL cannot
+    store or UTF-8 cannot encode."""
+    if isinstance(data, str):
+        return [path or "_body"] if UNWRITABLE.search(data) else []
+    if isinstance(data, dict):
+        found = []
+        for key, value in data.items():
+            inner = f"{path}.{key}" if path else str(key)
+            if UNWRITABLE.search(key):
+                found.append(path or "_body")
+            found += unwritable_fields(value, inner)
+        return found
+    if isinstance(data, list):
+        return [p for i, value in enumerate(data) for p in unwritable_fields(value, f"{path}[{i}]")]
+    return []
+
+
+def refuse_unwritable(data: Any, prefix: str = "") -> None:
+    bad = unwritable_fields(data, prefix)
+    if bad:
+        raise ValidationFailed(f"{bad[0]}: {UNWRITABLE_MESSAGE}", {p: [UNWRITABLE_MESSAGE] for p in bad})
+
+
+def refuse_unwritable_request(request: Request, path_values: dict[str, Any]) -> None:
+    """Query parameters and path segments are text that reaches SQL as well."""
+    refuse_unwritable({k: v for k, v in path_values.items() if isinstance(v, str)})
+    refuse_unwritable({key: request.args.getlist(key) for key in request.args})
+
+
 def read_json(request: Request, schema: type[Schema] | None) -> Any:
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise PayloadTooLarge(f"the body is larger than {MAX_BODY} bytes")
@@ -79,6 +116,7 @@ def read_json(request: Request, schema: type[Schema] | None) -> Any:
         raise ValidationFailed("the body is not valid JSON", {"_body": ["not valid JSON"]}) from None
     if not isinstance(data, dict):
         raise ValidationFailed("the body must be a JSON object", {"_body": ["must be a JSON object"]})
+    refuse_unwritable(data)
     try:
         return schema().load(data)
     except ValidationError as exc:
@@ -119,6 +157,7 @@ def route(method: str, path: str, *, summary: str, roles: tuple[str, ...] | None
                 caller = None if public else getattr(self, authenticate)(request)
                 if roles is not None and caller is not None:
                     self.require_role(caller, roles)
+                refuse_unwritable_request(request, path_values)
                 payload = read_json(request, body)
                 result = fn(self, request, caller, payload, **path_values)
                 response = result if isinstance(result, Response) else json_response(result, status, request_id)

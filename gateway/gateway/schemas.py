@@ -246,3 +246,12 @@ class AppealDecisionSchema(Body):
     upheld = fields.Boolean(required=True)
     protocol = fields.String(required=True, validate=validate.Length(1, 64))
     value = fields.Raw(load_default=None, allow_none=True)
+
+
+class TimetableResultSchema(Schema):
+    term = fields.String()
+    sessions = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                           metadata={"description": "the id of each imported session by its ref"})
+    created = fields.Integer()
+    updated = fields.Integer()
+    unchanged = fields.Integer()
