@@ -25,6 +25,10 @@ from kernel.validation import flatten_marshmallow
 
 log = logging.getLogger("gateway.http")
 
+# the documents a route may answer instead of JSON (`format=`), as OpenAPI lists them
+PDF = "application/pdf"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv"
 MAX_BODY = 10 * 1024 * 1024  # imports of a whole university fit; anything larger is refused (413)
 
 # C0 control characters other than tab, line feed and carriage return, and lone UTF-16 surrogates (JSON's
@@ -50,6 +54,7 @@ class Route:
     answer_media: str = "application/json"
     status: int = 200
     params: dict[str, str] = field(default_factory=dict)  # query parameters documented
+    documents: tuple[str, ...] = ()  # media types answered instead of JSON on `format=`
 
 
 ROUTES: list[Route] = []
@@ -136,14 +141,14 @@ def limit_of(request: Request, default: int = 100) -> int:
 def route(method: str, path: str, *, summary: str, roles: tuple[str, ...] | None = None, public: bool = False,
           body: type[Schema] | None = None, answer: type[Schema] | None = None, status: int = 200,
           answer_media: str = "application/json", params: dict[str, str] | None = None,
-          authenticate: str = "authenticate") -> Callable:
+          authenticate: str = "authenticate", documents: tuple[str, ...] = ()) -> Callable:
     """Declare a gateway route. The handler is `fn(self, request, caller, payload, **path_values)` and
     returns data (sent as JSON with `status`) or a werkzeug Response. `authenticate` names the service's
     method that turns the request into the caller."""
 
     def decorate(fn: Callable) -> Any:
         spec = Route(method, path, fn.__name__, summary, roles, public, body, answer, answer_media, status,
-                     params or {})
+                     params or {}, documents)
         ROUTES.append(spec)
 
         @functools.wraps(fn)
@@ -188,10 +193,14 @@ def _field_schema(f: Any, components: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any]
     if isinstance(f, m.Nested):
         out = schema_ref(f.nested if isinstance(f.nested, type) else type(f.nested), components)
+        if f.allow_none:
+            out = {"anyOf": [out, {"type": "null"}]}
     elif isinstance(f, m.List):
         out = {"type": "array", "items": _field_schema(f.inner, components)}
     elif isinstance(f, m.Dict):
         out = {"type": "object"}
+        if f.value_field is not None:
+            out["additionalProperties"] = _field_schema(f.value_field, components)
     elif isinstance(f, m.Integer):
         out = {"type": "integer"}
     elif isinstance(f, m.Float | m.Decimal):
@@ -212,6 +221,8 @@ def _field_schema(f: Any, components: dict[str, Any]) -> dict[str, Any]:
             out["enum"] = list(v.choices)
     if getattr(f, "allow_none", False) and "type" in out:
         out["type"] = [out["type"], "null"]
+    if f.metadata.get("description"):
+        out["description"] = f.metadata["description"]
     return out
 
 
@@ -238,8 +249,20 @@ PROBLEM = {
 }
 
 
-def schema_ref(schema: type[Schema], components: dict[str, Any]) -> dict[str, Any]:
+COMPONENT_OWNERS: dict[str, type[Schema]] = {"Problem": Schema}
+
+
+def component_name(schema: type[Schema]) -> str:
+    """`Order` for OrderSchema; the first schema of a name keeps it, another service's schema of the same name is
+    `<package>.Order`, so one never hides the other in the document."""
     name = schema.__name__.removesuffix("Schema")
+    if COMPONENT_OWNERS.setdefault(name, schema) is not schema:
+        name = f"{schema.__module__.split('.')[0]}.{name}"
+    return name
+
+
+def schema_ref(schema: type[Schema], components: dict[str, Any]) -> dict[str, Any]:
+    name = component_name(schema)
     if name not in components:
         components[name] = {}
         components[name] = schema_object(schema, components)
@@ -274,6 +297,8 @@ def openapi(version: str = "1.0.0") -> dict[str, Any]:
             ok["content"] = {r.answer_media: {"schema": schema_ref(r.answer, components)}}
         elif r.answer_media != "application/json":
             ok["content"] = {r.answer_media: {"schema": {"type": "string"}}}
+        for media in r.documents:
+            ok.setdefault("content", {})[media] = {"schema": {"type": "string", "format": "binary"}}
         op["responses"][str(r.status)] = ok
         problem_ref = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
         for code, text in (("401", "Not authenticated"), ("403", "Forbidden"), ("404", "Not found"),

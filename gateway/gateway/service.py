@@ -24,15 +24,19 @@ from gateway.makeup_routes import MakeupRoutes
 from gateway.models import ApiToken, Assignment, LoginFailure, OrgUnit, Principal, RefreshToken, Substitution
 from gateway.reports_routes import ReportsRoutes
 from gateway.schemas import (
+    AuditListSchema,
     AuditVerifySchema,
     ClockAnswerSchema,
     ClockSchema,
     LoginSchema,
     MeSchema,
+    OrderViewSchema,
+    PasswordChangedSchema,
     PasswordSchema,
     PolicySchema,
     ReadySchema,
     RefreshSchema,
+    SubstitutionViewSchema,
     TokenPairSchema,
 )
 from gateway.token_routes import TokenRoutes, TokenUses
@@ -231,7 +235,8 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
         s.commit()
         return pair
 
-    @route("POST", "/api/v1/auth/password", summary="Change one's own password", body=PasswordSchema)
+    @route("POST", "/api/v1/auth/password", summary="Change one's own password", body=PasswordSchema,
+           answer=PasswordChangedSchema)
     def password(self, request: Request, caller: Caller, body: dict[str, Any]) -> Any:
         self.identity.call("change_password", caller.code, body["old_password"], body["new_password"])
         self.db.session.execute(RefreshToken.__table__.update().where(RefreshToken.code == caller.code)
@@ -269,7 +274,7 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
                                   timeout=IMPORT_TIMEOUT)
 
     @route("POST", "/api/v1/orders", summary="Issue an enrolment order (admit, transfer, expel)",
-           roles=("directorate",), body=OrderSchema, status=201)
+           roles=("directorate",), body=OrderSchema, status=201, answer=OrderViewSchema)
     def orders(self, request: Request, caller: Caller, body: dict[str, Any]) -> Any:
         student = self.db.session.get(Principal, body["student"])
         if student is None or student.kind != "student":
@@ -283,7 +288,7 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
         return self.identity.call("issue_order", json.loads(request.get_data()), caller.code)
 
     @route("POST", "/api/v1/substitutions", summary="Assign a substitute teacher",
-           roles=("department_head",), body=SubstitutionSchema, status=201)
+           roles=("department_head",), body=SubstitutionSchema, status=201, answer=SubstitutionViewSchema)
     def substitutions(self, request: Request, caller: Caller, body: dict[str, Any]) -> Any:
         teacher = self.db.session.get(Principal, body["teacher"])
         if teacher is None:
@@ -304,7 +309,8 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
 
     @route("GET", "/api/v1/audit", summary="Each change with who, when, old, new, reason, approval",
            roles=("it_admin", "academic_office", "directorate"),
-           params={"entity": "mark, grade, excuse, ...", "id": "the entity's id", "student": "student code"})
+           params={"entity": "mark, grade, excuse, ...", "id": "the entity's id", "student": "student code"},
+           answer=AuditListSchema)
     def audit(self, request: Request, caller: Caller, body: None) -> Any:
         q = request.args
         student = q.get("student")
