@@ -177,6 +177,7 @@ def route(method: str, path: str, *, summary: str, roles: tuple[str, ...] | None
                 response = problem(InternalError("an internal error occurred; it has been logged"), request_id)
                 response.status_code = 500
             response.headers.setdefault("X-Request-Id", request_id)
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")  # JSON holding `<script>` stays data
             REQUESTS.labels(path, method, str(response.status_code)).inc()
             DURATION.labels(path, method).observe(time.perf_counter() - started)
             return response
