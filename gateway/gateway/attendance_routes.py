@@ -12,7 +12,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import segno
-from nameko.web.handlers import http
 from sqlalchemy import or_, select
 from werkzeug.wrappers import Request, Response
 
@@ -20,7 +19,7 @@ from attendance import domain as attendance_rules
 from attendance.domain import PRESENT, CheckinRequest
 from attendance.schemas import TimetableSchema
 from gateway import checkin, windows
-from gateway.http import limit_of, route
+from gateway.http import http, limit_of, route
 from gateway.models import ClosedYear, Principal, Session, StatementLock, Substitution
 from gateway.schemas import (
     CheckinAnswerSchema,

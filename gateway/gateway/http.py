@@ -16,11 +16,14 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 from nameko.exceptions import RemoteError
-from nameko.web.handlers import http
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
 from prometheus_client import Counter, Histogram
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
 from kernel.errors import DomainError, InternalError, PayloadTooLarge, ValidationFailed
+from kernel.errors import NotFound as NoSuchResource
 from kernel.validation import flatten_marshmallow
 
 log = logging.getLogger("gateway.http")
@@ -58,6 +61,38 @@ class Route:
 
 
 ROUTES: list[Route] = []
+
+
+class ProblemWsgiApp(WsgiApp):
+    """Werkzeug answers a request no rule matches with an HTML page: a path with a line break in it, which even
+    the catch-all route's `path` converter does not match, or a method no rule takes. Here it is the same 404
+    problem+json as any other unknown route."""
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
+        request = Request(environ, shallow=True)  # as nameko's WsgiApp, but for the two exceptions
+        try:
+            provider, request.path_values = self.url_map.bind_to_environ(environ).match()
+            answer = provider.handle_request(request)
+        except (NotFound, MethodNotAllowed):
+            method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
+            answer = problem(NoSuchResource(f"no route {method} {path!r}"))
+        except HTTPException as exc:
+            answer = exc
+        return answer(environ, start_response)
+
+
+class ProblemWebServer(WebServer):
+    def get_wsgi_app(self) -> WsgiApp:
+        return ProblemWsgiApp(self)
+
+
+class ProblemHttpHandler(HttpRequestHandler):
+    server = ProblemWebServer()
+
+
+# Every HTTP entrypoint of the gateway is declared with this `http` (or `route`), never nameko's own: one web
+# server serves them all, and nameko's would be a second one on the same port.
+http = ProblemHttpHandler.decorator
 
 
 def problem(exc: DomainError, request_id: str | None = None) -> Response:

@@ -11,7 +11,6 @@ from typing import Any
 
 import eventlet
 from nameko.extensions import DependencyProvider
-from nameko.web.handlers import http
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from sqlalchemy import delete, select, text
 from werkzeug.wrappers import Request, Response
@@ -19,7 +18,7 @@ from werkzeug.wrappers import Request, Response
 from gateway import auth
 from gateway.attendance_routes import AttendanceRoutes
 from gateway.grading_routes import GradingRoutes
-from gateway.http import json_response, openapi, problem, route
+from gateway.http import http, json_response, openapi, problem, route
 from gateway.makeup_routes import MakeupRoutes
 from gateway.models import ApiToken, Assignment, LoginFailure, OrgUnit, Principal, RefreshToken, Substitution
 from gateway.reports_routes import ReportsRoutes

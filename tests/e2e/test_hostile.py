@@ -192,6 +192,12 @@ def test_control_characters_in_the_query_path_and_login_are_422(stack, hx):
         assert r.status_code == 422 and r.json()["code"] == "validation_error", (path, r.status_code, r.text)
     r = stack.api("POST", "/api/v1/auth/login", json={"login": "hxs\x00", "password": PW})
     assert r.status_code == 422 and "login" in r.json()["errors"], r.text
+    # a path no route can match (a line break in it; found by tests/contract) or a method none takes: problem+json
+    for method, path in (("GET", "/api/v1/sessions/a%0Ab/roster"), ("POST", "/api/v1/%0D%0A"),
+                         ("OPTIONS", "/api/v1/me")):
+        r = stack.api(method, path, token)
+        assert r.status_code == 404 and r.headers["Content-Type"] == "application/problem+json", (path, r.text)
+        assert r.json()["code"] == "not_found"
 
 
 def test_injection_strings_in_every_field_never_give_5xx_and_come_back_as_json(stack, hx):
