@@ -12,25 +12,29 @@ from types import SimpleNamespace
 from typing import Any
 
 import segno
-from nameko.web.handlers import http
 from sqlalchemy import or_, select
 from werkzeug.wrappers import Request, Response
 
 from attendance import domain as attendance_rules
 from attendance.domain import PRESENT, CheckinRequest
+from attendance.schemas import TimetableSchema
 from gateway import checkin, windows
-from gateway.http import limit_of, route
+from gateway.http import http, limit_of, route
 from gateway.models import ClosedYear, Principal, Session, StatementLock, Substitution
 from gateway.schemas import (
     CheckinAnswerSchema,
     CheckinCodeSchema,
     CheckinSchema,
     DecisionSchema,
+    ExcuseListSchema,
     ExcuseSchema,
+    ExcuseViewSchema,
+    LiveRosterSchema,
     MarksSchema,
     PlanSchema,
     SessionListSchema,
     SessionSchema,
+    TimetableResultSchema,
     TopicSchema,
 )
 from kernel.cache import Memo
@@ -149,7 +153,7 @@ class AttendanceRoutes:
 
     # -- timetable and sessions ---------------------------------------------------------------------
     @route("POST", "/api/v1/import/timetable", summary="Import a term's timetable (sessions exist only from it)",
-           roles=OFFICE)
+           roles=OFFICE, body=TimetableSchema, answer=TimetableResultSchema)
     def import_timetable(self, request: Request, caller: Any, body: None) -> Any:
         data = json.loads(request.get_data() or b"null")
         if not isinstance(data, dict):
@@ -218,7 +222,7 @@ class AttendanceRoutes:
         return view
 
     @route("GET", "/api/v1/sessions/<int:session_id>/roster",
-           summary="Live roster: marks, check-ins, devices shared by several students")
+           summary="Live roster: marks, check-ins, devices shared by several students", answer=LiveRosterSchema)
     def live_roster(self, request: Request, caller: Any, body: None, session_id: int) -> Any:
         s = self.session_row(session_id)
         if not (self.teaching(caller, s)[0] or self.oversees_group(caller, s.group)):
@@ -300,7 +304,7 @@ class AttendanceRoutes:
         return self.faculty_of_group(row.group)
 
     @route("POST", "/api/v1/excuses", summary="File an excuse (student for self, or the directorate)",
-           roles=("student", "directorate"), body=ExcuseSchema, status=201)
+           roles=("student", "directorate"), body=ExcuseSchema, status=201, answer=ExcuseViewSchema)
     def file_excuse(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
         faculty = self.student_faculty(body["student"])
         if caller.has("directorate", faculty):
@@ -314,7 +318,7 @@ class AttendanceRoutes:
         return self.attendance.call("file_excuse", payload, caller.code, role)
 
     @route("POST", "/api/v1/excuses/<int:excuse_id>/decision", summary="The directorate decides an excuse",
-           roles=("directorate",), body=DecisionSchema)
+           roles=("directorate",), body=DecisionSchema, answer=ExcuseViewSchema)
     def decide_excuse(self, request: Request, caller: Any, body: dict[str, Any], excuse_id: int) -> Any:
         excuse = self.attendance.call("get_excuse", excuse_id)
         if not caller.has("directorate", self.student_faculty(excuse["student"])):
@@ -322,7 +326,8 @@ class AttendanceRoutes:
         return self.attendance.call("decide_excuse", excuse_id, body["approve"], body["note"], caller.code)
 
     @route("GET", "/api/v1/excuses", summary="Excuses: the directorate's queue, a student's own",
-           roles=("student", "directorate", "parent", *OFFICE), params={"state": "pending|approved|rejected"})
+           roles=("student", "directorate", "parent", *OFFICE), params={"state": "pending|approved|rejected"},
+           answer=ExcuseListSchema)
     def list_excuses(self, request: Request, caller: Any, body: None) -> Any:
         students: list[str] | None
         if any(caller.has(r) for r in OFFICE):

@@ -11,9 +11,23 @@ from sqlalchemy import select
 from werkzeug.wrappers import Request
 
 from gateway import windows
-from gateway.http import route
+from gateway.http import PDF, XLSX, route
 from gateway.models import Assignment, ClosedYear, Principal, Session, StatementLock
-from gateway.schemas import AssessmentSchema, CorrectionSchema, GradesSchema, StatementRequestSchema, StepSchema
+from gateway.schemas import (
+    AssessmentListSchema,
+    AssessmentSchema,
+    AssessmentViewSchema,
+    ClosedYearSchema,
+    CorrectionListSchema,
+    CorrectionSchema,
+    CorrectionViewSchema,
+    GradebookSchema,
+    GradesSchema,
+    StatementListSchema,
+    StatementRequestSchema,
+    StatementViewSchema,
+    StepSchema,
+)
 from kernel.config import settings
 from kernel.consumer import handles
 from kernel.errors import Forbidden, NotFound, ValidationFailed
@@ -60,20 +74,22 @@ class GradingRoutes:
 
     # -- assessments and grades -----------------------------------------------------------------------
     @route("POST", "/api/v1/assessments", summary="Plan an assessment (current work, module, final)",
-           roles=("teacher",), body=AssessmentSchema, status=201)
+           roles=("teacher",), body=AssessmentSchema, status=201, answer=AssessmentViewSchema)
     def create_assessment(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
         if not self.teaches(caller, body["group"], body["discipline"]):
             raise NotFound(f"no discipline {body['discipline']} in your load for {body['group']}")
         payload = {**body, "date": body["date"].isoformat()}
         return self.grading.call("create_assessment", payload, caller.code)
 
-    @route("GET", "/api/v1/assessments", summary="A group's assessments in a discipline", params=GROUP_PARAMS)
+    @route("GET", "/api/v1/assessments", summary="A group's assessments in a discipline", params=GROUP_PARAMS,
+           answer=AssessmentListSchema)
     def list_assessments(self, request: Request, caller: Any, body: None) -> Any:
         group, discipline = self._group_discipline(request)
         self.gradebook_view(caller, group, discipline)
         return self.grading.call("list_assessments", group, discipline)
 
-    @route("GET", "/api/v1/assessments/<int:assessment_id>", summary="One assessment with its grades")
+    @route("GET", "/api/v1/assessments/<int:assessment_id>", summary="One assessment with its grades",
+           answer=AssessmentViewSchema)
     def get_assessment(self, request: Request, caller: Any, body: None, assessment_id: int) -> Any:
         assessment = self.grading.call("get_assessment", assessment_id)
         only = self.gradebook_view_or_none(caller, assessment["group"], assessment["discipline"])
@@ -84,7 +100,7 @@ class GradingRoutes:
         return assessment
 
     @route("PUT", "/api/v1/assessments/<int:assessment_id>/grades", summary="Enter grades on the preset's scale",
-           roles=("teacher",), body=GradesSchema)
+           roles=("teacher",), body=GradesSchema, answer=AssessmentViewSchema)
     def record_grades(self, request: Request, caller: Any, body: dict[str, Any], assessment_id: int) -> Any:
         assessment = self.assessment_for_teacher(caller, assessment_id)
         policy = load_preset(settings().preset)
@@ -99,7 +115,7 @@ class GradingRoutes:
                                  reason=body["reason"])
 
     @route("GET", "/api/v1/gradebook", summary="Per student: grades, attendance, module points, rating, letter",
-           params=GROUP_PARAMS)
+           params=GROUP_PARAMS, answer=GradebookSchema)
     def gradebook(self, request: Request, caller: Any, body: None) -> Any:
         group, discipline = self._group_discipline(request)
         only = self.gradebook_view(caller, group, discipline)
@@ -121,14 +137,14 @@ class GradingRoutes:
         return statement
 
     @route("POST", "/api/v1/statements", summary="Create a statement from the journal (rows computed)",
-           roles=("teacher", "academic_office"), body=StatementRequestSchema, status=201)
+           roles=("teacher", "academic_office"), body=StatementRequestSchema, status=201, answer=StatementViewSchema)
     def create_statement(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
         if not (caller.has("academic_office") or self.teaches(caller, body["group"], body["discipline"])):
             raise NotFound(f"no discipline {body['discipline']} in your load for {body['group']}")
         return self.grading.call("create_statement", body["group"], body["discipline"], body["kind"], caller.code)
 
     @route("POST", "/api/v1/statements/<int:statement_id>/post", summary="Post: the journal data it rests on locks",
-           roles=("teacher",))
+           roles=("teacher",), answer=StatementViewSchema)
     def post_statement(self, request: Request, caller: Any, body: None, statement_id: int) -> Any:
         statement = self.statement_for(caller, statement_id)
         if not self.teaches(caller, statement["group"], statement["discipline"]):
@@ -136,13 +152,14 @@ class GradingRoutes:
         return self.grading.call("post_statement", statement_id, caller.code)
 
     @route("POST", "/api/v1/statements/<int:statement_id>/close",
-           summary="Close: only an appeal decision changes it afterwards", roles=("academic_office",))
+           summary="Close: only an appeal decision changes it afterwards", roles=("academic_office",),
+           answer=StatementViewSchema)
     def close_statement(self, request: Request, caller: Any, body: None, statement_id: int) -> Any:
         self.statement_for(caller, statement_id)
         return self.grading.call("close_statement", statement_id, caller.code)
 
     @route("GET", "/api/v1/statements/<int:statement_id>", summary="A statement: json, or its document (pdf, xlsx)",
-           params={"format": "json|pdf|xlsx", "lang": "ky|ru|kk|en"})
+           params={"format": "json|pdf|xlsx", "lang": "ky|ru|kk|en"}, answer=StatementViewSchema, documents=(PDF, XLSX))
     def get_statement(self, request: Request, caller: Any, body: None, statement_id: int) -> Any:
         fmt = request.args.get("format", "json")
         if fmt not in ("json", "pdf", "xlsx"):
@@ -150,7 +167,8 @@ class GradingRoutes:
         statement = self.statement_for(caller, statement_id)
         return statement if fmt == "json" else self.statement_document(request, statement, fmt)
 
-    @route("GET", "/api/v1/statements", summary="Statements of a group", params={**GROUP_PARAMS, "state": "state"})
+    @route("GET", "/api/v1/statements", summary="Statements of a group", params={**GROUP_PARAMS, "state": "state"},
+           answer=StatementListSchema)
     def list_statements(self, request: Request, caller: Any, body: None) -> Any:
         group, discipline = self._group_discipline(request)
         if self.gradebook_view(caller, group, discipline) is not None:
@@ -182,7 +200,7 @@ class GradingRoutes:
         return allowed
 
     @route("POST", "/api/v1/corrections", summary="Request a late correction (after the self-correction window)",
-           roles=("teacher",), body=CorrectionSchema, status=201)
+           roles=("teacher",), body=CorrectionSchema, status=201, answer=CorrectionViewSchema)
     def create_correction(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
         group, discipline = self.target_group(body["target"])
         if body["target"]["kind"] == "attendance":
@@ -202,27 +220,28 @@ class GradingRoutes:
         return self.grading.call("correction_step", correction_id, action, caller.code, roles, note)
 
     @route("POST", "/api/v1/corrections/<int:correction_id>/visa", summary="Department head's visa",
-           roles=("department_head",), body=StepSchema)
+           roles=("department_head",), body=StepSchema, answer=CorrectionViewSchema)
     def correction_visa(self, request: Request, caller: Any, body: dict[str, Any], correction_id: int) -> Any:
         return self._step(caller, correction_id, "visa", body["note"])
 
     @route("POST", "/api/v1/corrections/<int:correction_id>/approve", summary="Academic office's approval",
-           roles=("academic_office", "directorate"), body=StepSchema)
+           roles=("academic_office", "directorate"), body=StepSchema, answer=CorrectionViewSchema)
     def correction_approve(self, request: Request, caller: Any, body: dict[str, Any], correction_id: int) -> Any:
         return self._step(caller, correction_id, "approve", body["note"])
 
     @route("POST", "/api/v1/corrections/<int:correction_id>/execute", summary="IT admin applies it, audited",
-           roles=("it_admin",), body=StepSchema)
+           roles=("it_admin",), body=StepSchema, answer=CorrectionViewSchema)
     def correction_execute(self, request: Request, caller: Any, body: dict[str, Any], correction_id: int) -> Any:
         return self._step(caller, correction_id, "execute", body["note"])
 
     @route("POST", "/api/v1/corrections/<int:correction_id>/reject", summary="Any approver of the chain rejects",
-           roles=("department_head", "academic_office", "directorate", "it_admin"), body=StepSchema)
+           roles=("department_head", "academic_office", "directorate", "it_admin"), body=StepSchema,
+           answer=CorrectionViewSchema)
     def correction_reject(self, request: Request, caller: Any, body: dict[str, Any], correction_id: int) -> Any:
         return self._step(caller, correction_id, "reject", body["note"])
 
     @route("GET", "/api/v1/corrections", summary="Each approver's queue; a teacher's own requests",
-           params={"state": "pending|executed|rejected"})
+           params={"state": "pending|executed|rejected"}, answer=CorrectionListSchema)
     def list_corrections(self, request: Request, caller: Any, body: None) -> Any:
         state = request.args.get("state")
         approver = [r for r, _ in caller.roles if r in ("department_head", "academic_office", "directorate",
@@ -237,7 +256,7 @@ class GradingRoutes:
         raise Forbidden("corrections are for teachers and their approvers")
 
     @route("POST", "/api/v1/years/<year>/close", summary="Archive an academic year (read-only afterwards)",
-           roles=("academic_office",))
+           roles=("academic_office",), answer=ClosedYearSchema)
     def close_year(self, request: Request, caller: Any, body: None, year: str) -> Any:
         return self.grading.call("close_year", year, caller.code)
 

@@ -16,16 +16,29 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 from nameko.exceptions import RemoteError
-from nameko.web.handlers import http
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
 from prometheus_client import Counter, Histogram
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
 from kernel.errors import DomainError, InternalError, PayloadTooLarge, ValidationFailed
+from kernel.errors import NotFound as NoSuchResource
 from kernel.validation import flatten_marshmallow
 
 log = logging.getLogger("gateway.http")
 
+# the documents a route may answer instead of JSON (`format=`), as OpenAPI lists them
+PDF = "application/pdf"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv"
 MAX_BODY = 10 * 1024 * 1024  # imports of a whole university fit; anything larger is refused (413)
+
+# C0 control characters other than tab, line feed and carriage return, and lone UTF-16 surrogates (JSON's
+# "\ud800"): PostgreSQL refuses NUL in text and nothing encodes a lone surrogate, so they are refused as input
+# (422) before they reach a service, instead of failing there as a 500. No journal text needs them.
+UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+UNWRITABLE_MESSAGE = "contains a control character or a lone surrogate"
 
 REQUESTS = Counter("ejournal_http_requests_total", "HTTP requests", ["route", "method", "status"])
 DURATION = Histogram("ejournal_http_request_duration_seconds", "HTTP request duration", ["route", "method"])
@@ -45,9 +58,42 @@ class Route:
     status: int = 200
     params: dict[str, str] = field(default_factory=dict)  # query parameters documented
     uploads: tuple[str, ...] = ()  # media types of a file the route takes as its body (instead of a JSON schema)
+    documents: tuple[str, ...] = ()  # media types answered instead of JSON on `format=`
 
 
 ROUTES: list[Route] = []
+
+
+class ProblemWsgiApp(WsgiApp):
+    """Werkzeug answers a request no rule matches with an HTML page: a path with a line break in it, which even
+    the catch-all route's `path` converter does not match, or a method no rule takes. Here it is the same 404
+    problem+json as any other unknown route."""
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
+        request = Request(environ, shallow=True)  # as nameko's WsgiApp, but for the two exceptions
+        try:
+            provider, request.path_values = self.url_map.bind_to_environ(environ).match()
+            answer = provider.handle_request(request)
+        except (NotFound, MethodNotAllowed):
+            method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
+            answer = problem(NoSuchResource(f"no route {method} {path!r}"))
+        except HTTPException as exc:
+            answer = exc
+        return answer(environ, start_response)
+
+
+class ProblemWebServer(WebServer):
+    def get_wsgi_app(self) -> WsgiApp:
+        return ProblemWsgiApp(self)
+
+
+class ProblemHttpHandler(HttpRequestHandler):
+    server = ProblemWebServer()
+
+
+# Every HTTP entrypoint of the gateway is declared with this `http` (or `route`), never nameko's own: one web
+# server serves them all, and nameko's would be a second one on the same port.
+http = ProblemHttpHandler.decorator
 
 
 def problem(exc: DomainError, request_id: str | None = None) -> Response:
@@ -67,6 +113,36 @@ def json_response(data: Any, status: int = 200, request_id: str | None = None) -
                     mimetype="application/json", headers=headers)
 
 
+def unwritable_fields(data: Any, path: str = "") -> list[str]:
+    """The paths (`students[3].full_name`) of every string in a JSON value, key or text, that PostgreSQL cannot
+    store or UTF-8 cannot encode."""
+    if isinstance(data, str):
+        return [path or "_body"] if UNWRITABLE.search(data) else []
+    if isinstance(data, dict):
+        found = []
+        for key, value in data.items():
+            inner = f"{path}.{key}" if path else str(key)
+            if UNWRITABLE.search(key):
+                found.append(path or "_body")
+            found += unwritable_fields(value, inner)
+        return found
+    if isinstance(data, list):
+        return [p for i, value in enumerate(data) for p in unwritable_fields(value, f"{path}[{i}]")]
+    return []
+
+
+def refuse_unwritable(data: Any, prefix: str = "") -> None:
+    bad = unwritable_fields(data, prefix)
+    if bad:
+        raise ValidationFailed(f"{bad[0]}: {UNWRITABLE_MESSAGE}", {p: [UNWRITABLE_MESSAGE] for p in bad})
+
+
+def refuse_unwritable_request(request: Request, path_values: dict[str, Any]) -> None:
+    """Query parameters and path segments are text that reaches SQL as well."""
+    refuse_unwritable({k: v for k, v in path_values.items() if isinstance(v, str)})
+    refuse_unwritable({key: request.args.getlist(key) for key in request.args})
+
+
 def read_json(request: Request, schema: type[Schema] | None) -> Any:
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise PayloadTooLarge(f"the body is larger than {MAX_BODY} bytes")
@@ -81,6 +157,7 @@ def read_json(request: Request, schema: type[Schema] | None) -> Any:
         raise ValidationFailed("the body is not valid JSON", {"_body": ["not valid JSON"]}) from None
     if not isinstance(data, dict):
         raise ValidationFailed("the body must be a JSON object", {"_body": ["must be a JSON object"]})
+    refuse_unwritable(data)
     try:
         return schema().load(data)
     except ValidationError as exc:
@@ -100,14 +177,15 @@ def limit_of(request: Request, default: int = 100) -> int:
 def route(method: str, path: str, *, summary: str, roles: tuple[str, ...] | None = None, public: bool = False,
           body: type[Schema] | None = None, answer: type[Schema] | None = None, status: int = 200,
           answer_media: str = "application/json", params: dict[str, str] | None = None,
-          authenticate: str = "authenticate", uploads: tuple[str, ...] = ()) -> Callable:
+          authenticate: str = "authenticate", uploads: tuple[str, ...] = (),
+          documents: tuple[str, ...] = ()) -> Callable:
     """Declare a gateway route. The handler is `fn(self, request, caller, payload, **path_values)` and
     returns data (sent as JSON with `status`) or a werkzeug Response. `authenticate` names the service's
     method that turns the request into the caller."""
 
     def decorate(fn: Callable) -> Any:
         spec = Route(method, path, fn.__name__, summary, roles, public, body, answer, answer_media, status,
-                     params or {}, uploads)
+                     params or {}, uploads, documents)
         ROUTES.append(spec)
 
         @functools.wraps(fn)
@@ -121,6 +199,7 @@ def route(method: str, path: str, *, summary: str, roles: tuple[str, ...] | None
                 caller = None if public else getattr(self, authenticate)(request)
                 if roles is not None and caller is not None:
                     self.require_role(caller, roles)
+                refuse_unwritable_request(request, path_values)
                 payload = read_json(request, body)
                 result = fn(self, request, caller, payload, **path_values)
                 response = result if isinstance(result, Response) else json_response(result, status, request_id)
@@ -135,6 +214,7 @@ def route(method: str, path: str, *, summary: str, roles: tuple[str, ...] | None
                 response = problem(InternalError("an internal error occurred; it has been logged"), request_id)
                 response.status_code = 500
             response.headers.setdefault("X-Request-Id", request_id)
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")  # JSON holding `<script>` stays data
             REQUESTS.labels(path, method, str(response.status_code)).inc()
             DURATION.labels(path, method).observe(time.perf_counter() - started)
             return response
@@ -151,10 +231,14 @@ def _field_schema(f: Any, components: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any]
     if isinstance(f, m.Nested):
         out = schema_ref(f.nested if isinstance(f.nested, type) else type(f.nested), components)
+        if f.allow_none:
+            out = {"anyOf": [out, {"type": "null"}]}
     elif isinstance(f, m.List):
         out = {"type": "array", "items": _field_schema(f.inner, components)}
     elif isinstance(f, m.Dict):
         out = {"type": "object"}
+        if f.value_field is not None:
+            out["additionalProperties"] = _field_schema(f.value_field, components)
     elif isinstance(f, m.Integer):
         out = {"type": "integer"}
     elif isinstance(f, m.Float | m.Decimal):
@@ -175,6 +259,8 @@ def _field_schema(f: Any, components: dict[str, Any]) -> dict[str, Any]:
             out["enum"] = list(v.choices)
     if getattr(f, "allow_none", False) and "type" in out:
         out["type"] = [out["type"], "null"]
+    if f.metadata.get("description"):
+        out["description"] = f.metadata["description"]
     return out
 
 
@@ -201,8 +287,20 @@ PROBLEM = {
 }
 
 
-def schema_ref(schema: type[Schema], components: dict[str, Any]) -> dict[str, Any]:
+COMPONENT_OWNERS: dict[str, type[Schema]] = {"Problem": Schema}
+
+
+def component_name(schema: type[Schema]) -> str:
+    """`Order` for OrderSchema; the first schema of a name keeps it, another service's schema of the same name is
+    `<package>.Order`, so one never hides the other in the document."""
     name = schema.__name__.removesuffix("Schema")
+    if COMPONENT_OWNERS.setdefault(name, schema) is not schema:
+        name = f"{schema.__module__.split('.')[0]}.{name}"
+    return name
+
+
+def schema_ref(schema: type[Schema], components: dict[str, Any]) -> dict[str, Any]:
+    name = component_name(schema)
     if name not in components:
         components[name] = {}
         components[name] = schema_object(schema, components)
@@ -242,6 +340,8 @@ def openapi(version: str = "1.0.0") -> dict[str, Any]:
             ok["content"] = {r.answer_media: {"schema": schema_ref(r.answer, components)}}
         elif r.answer_media != "application/json":
             ok["content"] = {r.answer_media: {"schema": {"type": "string"}}}
+        for media in r.documents:
+            ok.setdefault("content", {})[media] = {"schema": {"type": "string", "format": "binary"}}
         op["responses"][str(r.status)] = ok
         problem_ref = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
         for code, text in (("401", "Not authenticated"), ("403", "Forbidden"), ("404", "Not found"),

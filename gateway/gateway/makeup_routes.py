@@ -13,13 +13,20 @@ from gateway.http import route
 from gateway.models import CommissionMember, Principal
 from gateway.schemas import (
     AppealDecisionSchema,
+    AppealListSchema,
     AppealSchema,
+    AppealViewSchema,
     CommissionSchema,
+    CommissionViewSchema,
     DisputeSchema,
+    DisputeViewSchema,
     ExtensionSchema,
     MakeupAssignSchema,
     MakeupCompleteSchema,
+    MakeupListSchema,
+    MakeupRegisterSchema,
     MakeupRequestSchema,
+    MakeupViewSchema,
     ResolveSchema,
 )
 from kernel.consumer import handles
@@ -38,7 +45,7 @@ class MakeupRoutes:
         return m
 
     @route("POST", "/api/v1/makeups", summary="Request a make-up of an absence (student: own; or the teacher)",
-           roles=("student", "teacher"), body=MakeupRequestSchema, status=201)
+           roles=("student", "teacher"), body=MakeupRequestSchema, status=201, answer=MakeupViewSchema)
     def request_makeup(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
         s = self.session_row(body["session"])
         if self.teaching(caller, s)[0]:
@@ -50,7 +57,7 @@ class MakeupRoutes:
         return self.makeup.call("request_makeup", body["session"], body["student"], caller.code, role)
 
     @route("POST", "/api/v1/makeups/<int:makeup_id>/assign", summary="Assign the make-up task",
-           roles=("teacher",), body=MakeupAssignSchema)
+           roles=("teacher",), body=MakeupAssignSchema, answer=MakeupViewSchema)
     def assign_makeup(self, request: Request, caller: Any, body: dict[str, Any], makeup_id: int) -> Any:
         self.makeup_for_teacher(caller, makeup_id)
         return self.makeup.call("assign_makeup", makeup_id, body["task_kind"], body["topic"], body["due"].isoformat(),
@@ -58,7 +65,7 @@ class MakeupRoutes:
 
     @route("POST", "/api/v1/makeups/<int:makeup_id>/complete",
            summary="Accept the make-up: the mark becomes made_up, the result counts", roles=("teacher",),
-           body=MakeupCompleteSchema)
+           body=MakeupCompleteSchema, answer=MakeupViewSchema)
     def complete_makeup(self, request: Request, caller: Any, body: dict[str, Any], makeup_id: int) -> Any:
         self.makeup_for_teacher(caller, makeup_id)
         return self.makeup.call("complete_makeup", makeup_id, body["result"], body["comment"], caller.code)
@@ -66,7 +73,7 @@ class MakeupRoutes:
     @route("POST", "/api/v1/makeups/<int:makeup_id>/extend",
            summary="Extend the deadline: the department head, then the directorate", roles=("department_head",
                                                                                               "directorate"),
-           body=ExtensionSchema)
+           body=ExtensionSchema, answer=MakeupViewSchema)
     def extend_makeup(self, request: Request, caller: Any, body: dict[str, Any], makeup_id: int) -> Any:
         m = self.makeup.call("get_makeup", makeup_id)
         group = m["group"]
@@ -80,7 +87,8 @@ class MakeupRoutes:
                                 role)
 
     @route("GET", "/api/v1/makeups", summary="Each role's make-up queue",
-           params={"state": "requested|assigned|completed|expired", "group": "group", "discipline": "discipline"})
+           params={"state": "requested|assigned|completed|expired", "group": "group", "discipline": "discipline"},
+           answer=MakeupListSchema)
     def list_makeups(self, request: Request, caller: Any, body: None) -> Any:
         q = request.args
         args: dict[str, Any] = {"state": q.get("state"), "group": q.get("group"), "discipline": q.get("discipline")}
@@ -97,7 +105,7 @@ class MakeupRoutes:
         return self.makeup.call("list_makeups", **args)
 
     @route("GET", "/api/v1/makeups/register", summary="The make-up register with its consistency check",
-           params={"group": "group", "discipline": "discipline"})
+           params={"group": "group", "discipline": "discipline"}, answer=MakeupRegisterSchema)
     def makeup_register(self, request: Request, caller: Any, body: None) -> Any:
         group, discipline = self._group_discipline(request)
         if not (self.teaches(caller, group, discipline) or self.oversees_group(caller, group)):
@@ -106,7 +114,7 @@ class MakeupRoutes:
 
     # -- disputes -------------------------------------------------------------------------------------
     @route("POST", "/api/v1/disputes", summary="A student disputes an assessment with the teacher",
-           roles=("student",), body=DisputeSchema, status=201)
+           roles=("student",), body=DisputeSchema, status=201, answer=DisputeViewSchema)
     def open_dispute(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
         assessment = self.grading.call("get_assessment", body["assessment"])
         if assessment["group"] != caller.group:
@@ -117,7 +125,7 @@ class MakeupRoutes:
                                 published_at=published)
 
     @route("POST", "/api/v1/disputes/<int:dispute_id>/resolve", summary="The teacher resolves a dispute",
-           roles=("teacher",), body=ResolveSchema)
+           roles=("teacher",), body=ResolveSchema, answer=DisputeViewSchema)
     def resolve_dispute(self, request: Request, caller: Any, body: dict[str, Any], dispute_id: int) -> Any:
         dispute = self.makeup.call("get_dispute", dispute_id)
         if not self.teaches(caller, dispute["group"], dispute["discipline"]):
@@ -125,7 +133,8 @@ class MakeupRoutes:
         return self.makeup.call("resolve_dispute", dispute_id, body["value"], body["note"], caller.code)
 
     @route("POST", "/api/v1/disputes/<int:dispute_id>/escalate",
-           summary="The student takes an unresolved dispute to the department head / directorate", roles=("student",))
+           summary="The student takes an unresolved dispute to the department head / directorate", roles=("student",),
+           answer=DisputeViewSchema)
     def escalate_dispute(self, request: Request, caller: Any, body: None, dispute_id: int) -> Any:
         dispute = self.makeup.call("get_dispute", dispute_id)
         if dispute["student"] != caller.code:
@@ -134,7 +143,7 @@ class MakeupRoutes:
 
     # -- commissions and appeals ------------------------------------------------------------------------
     @route("POST", "/api/v1/commissions", summary="Form an appeal commission by order", roles=("academic_office",),
-           body=CommissionSchema, status=201)
+           body=CommissionSchema, status=201, answer=CommissionViewSchema)
     def create_commission(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
         for i, member in enumerate(body["members"]):
             row = self.db.session.get(Principal, member)
@@ -144,7 +153,7 @@ class MakeupRoutes:
                                 body["to"].isoformat(), caller.code)
 
     @route("POST", "/api/v1/appeals", summary="A student appeals a posted statement or an assessment",
-           roles=("student",), body=AppealSchema, status=201)
+           roles=("student",), body=AppealSchema, status=201, answer=AppealViewSchema)
     def file_appeal(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
         if (body["statement"] is None) == (body["assessment"] is None):
             raise ValidationFailed("name either a statement or an assessment", {"statement": ["one of the two"]})
@@ -163,7 +172,7 @@ class MakeupRoutes:
             CommissionMember.member == caller.code, CommissionMember.starts <= today, CommissionMember.ends >= today)))
 
     @route("GET", "/api/v1/appeals", summary="The commission's queue; a student's own appeals",
-           params={"state": "filed|decided"})
+           params={"state": "filed|decided"}, answer=AppealListSchema)
     def list_appeals(self, request: Request, caller: Any, body: None) -> Any:
         state = request.args.get("state")
         mine = self.commissions_of(caller)
@@ -179,7 +188,8 @@ class MakeupRoutes:
         raise Forbidden("appeals are listed for commission members, office roles and students")
 
     @route("POST", "/api/v1/appeals/<int:appeal_id>/decision",
-           summary="A commission member records the decision with its protocol", body=AppealDecisionSchema)
+           summary="A commission member records the decision with its protocol", body=AppealDecisionSchema,
+           answer=AppealViewSchema)
     def decide_appeal(self, request: Request, caller: Any, body: dict[str, Any], appeal_id: int) -> Any:
         if not self.commissions_of(caller):
             raise Forbidden("decisions are recorded by members of an active appeal commission")

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from marshmallow import Schema, ValidationError
 from werkzeug.wrappers import Request, Response
 
-from gateway.http import route
+from gateway.http import CSV, PDF, XLSX, route
 from gateway.models import OrgUnit, Principal
 from gateway.report_schemas import (
     AtRiskQuerySchema,
@@ -25,6 +25,7 @@ from gateway.report_schemas import (
     StudentRecordSchema,
     TeacherJournalSchema,
 )
+from gateway.schemas import AttendanceReportSchema
 from kernel.errors import Forbidden, NotFound, ValidationFailed
 from kernel.validation import flatten_marshmallow
 
@@ -59,7 +60,8 @@ class ReportsRoutes:
 
     @route("GET", "/api/v1/reports/attendance", summary="Attendance report (json, csv, xlsx, pdf)",
            params={"faculty": "faculty", "group": "group", "discipline": "discipline", "teacher": "teacher",
-                   "from": "first date", "to": "last date", "format": "json|csv|xlsx|pdf", "lang": "ky|ru|kk|en"})
+                   "from": "first date", "to": "last date", "format": "json|csv|xlsx|pdf", "lang": "ky|ru|kk|en"},
+           answer=AttendanceReportSchema, documents=(CSV, XLSX, PDF))
     def attendance_report(self, request: Request, caller: Any, body: None) -> Any:
         q = request.args
         args: dict[str, Any] = {"faculty": q.get("faculty"), "group": q.get("group"),
@@ -107,7 +109,7 @@ class ReportsRoutes:
 
     # -- the journal-filling report (Appendix No. 1) and the journal its QR code opens --------------------------
     @route("GET", "/api/v1/reports/filling", summary="Journal-filling report of a teacher and term (Appendix No. 1)",
-           roles=("teacher", "department_head", "directorate", *OFFICE), answer=FillingReportSchema,
+           roles=("teacher", "department_head", "directorate", *OFFICE), answer=FillingReportSchema, documents=(PDF,),
            params={"teacher": "teacher code (a teacher: self)", "term": "term code", "format": "json|pdf",
                    "lang": "ky|ru|kk|en (default ky)"})
     def filling_report(self, request: Request, caller: Any, body: None) -> Any:
@@ -143,7 +145,7 @@ class ReportsRoutes:
 
     # -- the at-risk forecast --------------------------------------------------------------------------------
     @route("GET", "/api/v1/reports/at-risk", summary="Students at risk: low attendance or a projected fail",
-           answer=AtRiskReportSchema,
+           answer=AtRiskReportSchema, documents=(CSV, XLSX, PDF),
            params={"faculty": "faculty code", "group": "group code", "format": "json|csv|xlsx|pdf",
                    "lang": "ky|ru|kk|en"})
     def at_risk_report(self, request: Request, caller: Any, body: None) -> Any:
@@ -191,7 +193,8 @@ class ReportsRoutes:
                                  q.get("cursor"))
 
     @route("GET", "/api/v1/reports/scheduled/<int:report_id>", summary="One scheduled report: json or a document",
-           answer=ScheduledReportSchema, params={"format": "json|csv|xlsx|pdf", "lang": "ky|ru|kk|en"})
+           answer=ScheduledReportSchema, documents=(CSV, XLSX, PDF),
+           params={"format": "json|csv|xlsx|pdf", "lang": "ky|ru|kk|en"})
     def scheduled_report(self, request: Request, caller: Any, body: None, report_id: int) -> Any:
         q = query(request, ScheduledQuerySchema)
         answer = self.reports.call("get_scheduled", report_id, self.report_scopes(caller), q["format"],

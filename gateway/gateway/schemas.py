@@ -248,3 +248,320 @@ class AppealDecisionSchema(Body):
     upheld = fields.Boolean(required=True)
     protocol = fields.String(required=True, validate=validate.Length(1, 64))
     value = fields.Raw(load_default=None, allow_none=True)
+
+
+class TimetableResultSchema(Schema):
+    term = fields.String()
+    sessions = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                           metadata={"description": "the id of each imported session by its ref"})
+    created = fields.Integer()
+    updated = fields.Integer()
+    unchanged = fields.Integer()
+
+
+# -- answers of the routes (what OpenAPI documents and tests/contract holds the running code to) ---------------
+# Nested rows whose shape belongs to a service's domain (a gradebook row, a statement row, an audit entry's old and
+# new values) are documented as objects; their keys are the service's.
+def nullable_string() -> fields.String:
+    return fields.String(allow_none=True)
+
+
+class ItemsSchema(Schema):
+    next_cursor = nullable_string()
+
+
+class LiveRosterStudentSchema(Schema):
+    student = fields.String()
+    status = nullable_string()
+    mark = nullable_string()
+    checked_in_at = nullable_string()
+    device = nullable_string()
+    address = nullable_string()
+    shared_device = fields.Boolean()
+
+
+class SharedDeviceSchema(Schema):
+    device = fields.String()
+    students = fields.List(fields.String())
+
+
+class RefusedCheckinSchema(Schema):
+    student = nullable_string()
+    at = nullable_string()
+    code = nullable_string()
+    reason = nullable_string()
+
+
+class LiveRosterSchema(Schema):
+    session = fields.Integer()
+    students = fields.List(fields.Nested(LiveRosterStudentSchema))
+    shared_devices = fields.List(fields.Nested(SharedDeviceSchema))
+    refused_checkins = fields.List(fields.Nested(RefusedCheckinSchema))
+
+
+class ExcuseViewSchema(Schema):
+    id = fields.Integer()
+    student = fields.String()
+    from_ = fields.String(data_key="from")
+    to = fields.String()
+    kind = fields.String()
+    document = fields.String()
+    filed_by = nullable_string()
+    filed_at = nullable_string()
+    late_filing = fields.Boolean()
+    document_due = nullable_string()
+    state = fields.String()
+    decided_by = nullable_string()
+    decided_at = nullable_string()
+    note = nullable_string()
+
+
+class ExcuseListSchema(ItemsSchema):
+    items = fields.List(fields.Nested(ExcuseViewSchema))
+
+
+class GradeViewSchema(Schema):
+    student = fields.String()
+    value = fields.Raw(allow_none=True, metadata={"description": "a number or a code of the preset's scale"})
+    late = fields.Boolean()
+    set_at = nullable_string()
+    set_by = nullable_string()
+
+
+class AssessmentViewSchema(Schema):
+    id = fields.Integer()
+    group = fields.String()
+    discipline = fields.String()
+    kind = fields.String()
+    title = nullable_string()
+    date = fields.String()
+    max = fields.Float()
+    created_by = nullable_string()
+    grades = fields.List(fields.Nested(GradeViewSchema))
+
+
+class AssessmentListSchema(ItemsSchema):
+    items = fields.List(fields.Nested(AssessmentViewSchema))
+
+
+class GradebookSchema(Schema):
+    group = fields.String()
+    discipline = fields.String()
+    control = nullable_string()
+    rating_max = fields.Float()
+    students = fields.List(fields.Dict(), metadata={"description": "per student: grades, attendance summary, "
+                                                                   "module points, rating, letter, make-ups"})
+
+
+class StatementViewSchema(Schema):
+    id = fields.Integer()
+    group = fields.String()
+    discipline = fields.String()
+    kind = fields.String()
+    state = fields.String()
+    control = nullable_string()
+    rows = fields.List(fields.Dict(), metadata={"description": "one row per student, computed from the journal"})
+    covers_until = nullable_string()
+    created_by = nullable_string()
+    created_at = nullable_string()
+    posted_by = nullable_string()
+    posted_at = nullable_string()
+    closed_by = nullable_string()
+    closed_at = nullable_string()
+
+
+class StatementListSchema(ItemsSchema):
+    items = fields.List(fields.Nested(StatementViewSchema))
+
+
+class ApprovalStepSchema(Schema):
+    action = fields.String()
+    role = nullable_string()
+    actor = nullable_string()
+    at = nullable_string()
+    note = nullable_string()
+
+
+class NextStepSchema(Schema):
+    action = fields.String()
+    role = nullable_string()
+
+
+class CorrectionViewSchema(Schema):
+    id = fields.Integer()
+    target = fields.Dict()
+    value = fields.Raw(allow_none=True)
+    reason = fields.String()
+    state = fields.String()
+    requested_by = nullable_string()
+    created_at = nullable_string()
+    steps = fields.List(fields.Nested(ApprovalStepSchema))
+    next = fields.Nested(NextStepSchema, allow_none=True)
+    due = nullable_string()
+    overdue = fields.Boolean()
+
+
+class CorrectionListSchema(ItemsSchema):
+    items = fields.List(fields.Nested(CorrectionViewSchema))
+
+
+class ClosedYearSchema(Schema):
+    year = fields.String()
+    starts = fields.String()
+    ends = fields.String()
+    closed = fields.Boolean()
+    closed_by = nullable_string()
+    closed_at = nullable_string()
+
+
+class ExtensionViewSchema(Schema):
+    until = nullable_string()
+    reason = nullable_string()
+    complete = fields.Boolean()
+    awaiting = nullable_string()
+    steps = fields.List(fields.Dict())
+
+
+class MakeupViewSchema(Schema):
+    id = fields.Integer()
+    session = fields.Integer()
+    student = fields.String()
+    discipline = nullable_string()
+    group = nullable_string()
+    teacher = nullable_string()
+    kind = nullable_string()
+    absence_status = nullable_string()
+    state = fields.String()
+    task_kind = nullable_string()
+    task_kinds = fields.List(fields.String())
+    topic = nullable_string()
+    due = nullable_string()
+    result = fields.Raw(allow_none=True)
+    comment = nullable_string()
+    requested_at = nullable_string()
+    requested_by = nullable_string()
+    assigned_at = nullable_string()
+    completed_at = nullable_string()
+    deadline = nullable_string()
+    base_deadline = nullable_string()
+    extension = fields.Nested(ExtensionViewSchema, allow_none=True)
+    steps = fields.List(fields.Dict())
+
+
+class MakeupListSchema(ItemsSchema):
+    items = fields.List(fields.Nested(MakeupViewSchema))
+
+
+class MakeupRegisterSchema(Schema):
+    group = fields.String()
+    discipline = fields.String()
+    items = fields.List(fields.Dict(), metadata={"description": "every absence with its make-up, if any"})
+    consistent = fields.Boolean()
+    mismatches = fields.List(fields.Dict())
+    pending = fields.List(fields.Dict())
+    checked_at = nullable_string()
+
+
+class DisputeViewSchema(Schema):
+    id = fields.Integer()
+    assessment = fields.Integer()
+    student = fields.String()
+    group = nullable_string()
+    discipline = nullable_string()
+    reason = fields.String()
+    state = fields.String()
+    published_at = nullable_string()
+    deadline = nullable_string()
+    opened_at = nullable_string()
+    opened_by = nullable_string()
+    value = fields.Raw(allow_none=True)
+    note = nullable_string()
+    steps = fields.List(fields.Dict())
+
+
+class CommissionViewSchema(Schema):
+    id = fields.Integer()
+    order = fields.String()
+    members = fields.List(fields.String())
+    from_ = fields.String(data_key="from")
+    to = fields.String()
+    created_by = nullable_string()
+    created_at = nullable_string()
+    active = fields.Boolean()
+
+
+class AppealViewSchema(Schema):
+    id = fields.Integer()
+    statement = fields.Integer(allow_none=True)
+    assessment = fields.Integer(allow_none=True)
+    student = fields.String()
+    group = nullable_string()
+    discipline = nullable_string()
+    reason = fields.String()
+    state = fields.String()
+    published_at = nullable_string()
+    deadline = nullable_string()
+    filed_at = nullable_string()
+    filed_by = nullable_string()
+    commission = fields.Integer(allow_none=True)
+    upheld = fields.Boolean(allow_none=True)
+    protocol = nullable_string()
+    value = fields.Raw(allow_none=True)
+    decided_by = nullable_string()
+    decided_at = nullable_string()
+    steps = fields.List(fields.Dict())
+
+
+class AppealListSchema(ItemsSchema):
+    items = fields.List(fields.Nested(AppealViewSchema))
+
+
+class AttendanceReportSchema(Schema):
+    filters = fields.Dict()
+    totals = fields.Dict()
+    rows = fields.List(fields.Dict(), metadata={"description": "per group x discipline x teacher: marks per status, "
+                                                               "attendance rate, excused and made-up shares"})
+
+
+class PasswordChangedSchema(Schema):
+    changed = fields.Boolean()
+
+
+class OrderViewSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    student = fields.String()
+    group = nullable_string()
+    subgroup = nullable_string()
+    date = fields.String()
+    number = fields.String()
+
+
+class SubstitutionViewSchema(Schema):
+    id = fields.Integer()
+    teacher = fields.String()
+    substitute = fields.String()
+    from_ = fields.String(data_key="from")
+    to = fields.String()
+    discipline = nullable_string()
+    group = nullable_string()
+
+
+class AuditEntrySchema(Schema):
+    id = fields.Integer()
+    service = fields.String()
+    at = fields.String()
+    entity = fields.String()
+    entity_id = nullable_string()
+    action = fields.String()
+    actor = nullable_string()
+    on_behalf_of = nullable_string()
+    student = nullable_string()
+    old = fields.Raw(allow_none=True)
+    new = fields.Raw(allow_none=True)
+    reason = nullable_string()
+    approval = nullable_string()
+
+
+class AuditListSchema(ItemsSchema):
+    items = fields.List(fields.Nested(AuditEntrySchema))

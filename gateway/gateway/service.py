@@ -11,7 +11,6 @@ from typing import Any
 
 import eventlet
 from nameko.extensions import DependencyProvider
-from nameko.web.handlers import http
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from sqlalchemy import delete, select, text
 from werkzeug.wrappers import Request, Response
@@ -19,21 +18,25 @@ from werkzeug.wrappers import Request, Response
 from gateway import auth
 from gateway.attendance_routes import AttendanceRoutes
 from gateway.grading_routes import GradingRoutes
-from gateway.http import json_response, openapi, problem, route
+from gateway.http import http, json_response, openapi, problem, route
 from gateway.makeup_routes import MakeupRoutes
 from gateway.models import ApiToken, Assignment, LoginFailure, OrgUnit, Principal, RefreshToken, Substitution
 from gateway.portal_routes import PortalRoutes
 from gateway.reports_routes import ReportsRoutes
 from gateway.schemas import (
+    AuditListSchema,
     AuditVerifySchema,
     ClockAnswerSchema,
     ClockSchema,
     LoginSchema,
     MeSchema,
+    OrderViewSchema,
+    PasswordChangedSchema,
     PasswordSchema,
     PolicySchema,
     ReadySchema,
     RefreshSchema,
+    SubstitutionViewSchema,
     TokenPairSchema,
 )
 from gateway.token_routes import TokenRoutes, TokenUses
@@ -234,7 +237,8 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
         s.commit()
         return pair
 
-    @route("POST", "/api/v1/auth/password", summary="Change one's own password", body=PasswordSchema)
+    @route("POST", "/api/v1/auth/password", summary="Change one's own password", body=PasswordSchema,
+           answer=PasswordChangedSchema)
     def password(self, request: Request, caller: Caller, body: dict[str, Any]) -> Any:
         self.identity.call("change_password", caller.code, body["old_password"], body["new_password"])
         self.db.session.execute(RefreshToken.__table__.update().where(RefreshToken.code == caller.code)
@@ -272,7 +276,7 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
                                   timeout=IMPORT_TIMEOUT)
 
     @route("POST", "/api/v1/orders", summary="Issue an enrolment order (admit, transfer, expel)",
-           roles=("directorate",), body=OrderSchema, status=201)
+           roles=("directorate",), body=OrderSchema, status=201, answer=OrderViewSchema)
     def orders(self, request: Request, caller: Caller, body: dict[str, Any]) -> Any:
         student = self.db.session.get(Principal, body["student"])
         if student is None or student.kind != "student":
@@ -286,7 +290,7 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
         return self.identity.call("issue_order", json.loads(request.get_data()), caller.code)
 
     @route("POST", "/api/v1/substitutions", summary="Assign a substitute teacher",
-           roles=("department_head",), body=SubstitutionSchema, status=201)
+           roles=("department_head",), body=SubstitutionSchema, status=201, answer=SubstitutionViewSchema)
     def substitutions(self, request: Request, caller: Caller, body: dict[str, Any]) -> Any:
         teacher = self.db.session.get(Principal, body["teacher"])
         if teacher is None:
@@ -307,7 +311,8 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
 
     @route("GET", "/api/v1/audit", summary="Each change with who, when, old, new, reason, approval",
            roles=("it_admin", "academic_office", "directorate"),
-           params={"entity": "mark, grade, excuse, ...", "id": "the entity's id", "student": "student code"})
+           params={"entity": "mark, grade, excuse, ...", "id": "the entity's id", "student": "student code"},
+           answer=AuditListSchema)
     def audit(self, request: Request, caller: Caller, body: None) -> Any:
         q = request.args
         student = q.get("student")

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
-from gateway.http import problem
+from gateway.http import http, problem
 from kernel.errors import NotFound
 
 PAGES = Path(__file__).parent / "pages"

@@ -15,7 +15,7 @@ from support import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-NOW = "2026-10-05T09:05:00+06:00"  # five minutes into the session of 2026-10-05; 2026-10-01 is past correction
+NOW = "2028-10-05T09:05:00+06:00"  # five minutes into the session of 2028-10-05; 2028-10-01 is past correction
 
 
 def login_page(web, path: str, login: str, viewport=None):
@@ -33,7 +33,7 @@ def test_teacher_fills_a_session_in_the_grid_from_the_keyboard(stack, web, journ
     web.login(page, "wbt")
     page.get_by_role("link", name="Окутуучу: бүгүнкү сабактар жана журнал").click()
     page.locator("#sessions li").first.wait_for()  # the real today's list (empty) is shown first
-    page.locator("#pick input[name=date]").fill("2026-10-05")
+    page.locator("#pick input[name=date]").fill("2028-10-05")
     page.locator("#pick button").click()
     page.get_by_role("link", name="Журнал").first.wait_for()
     web.shot(page, "teacher-day")
@@ -65,7 +65,7 @@ def test_teacher_fills_a_session_in_the_grid_from_the_keyboard(stack, web, journ
     # grades per assessment: a new one from the form, a grade typed, saved
     form = page.locator("#new-assessment")
     form.get_by_label("Аталышы").fill("1-лабораториялык иш")
-    form.get_by_label("Күнү").fill("2026-10-05")
+    form.get_by_label("Күнү").fill("2028-10-05")
     form.get_by_label("Эң жогорку балл").fill("10")
     form.get_by_role("button", name="Түзүү").click()
     grade = page.get_by_label("Баа: WBS1, 1-лабораториялык иш")
@@ -120,7 +120,7 @@ def test_a_closed_cell_offers_the_correction_request_and_it_is_filed(stack, web,
     page.locator(f"th#s{past}").get_by_text("Мөөнөтү бүткөн").wait_for()  # closed
     cell = page.locator(f'td[data-session="{past}"][data-student="WBS2"]')
     assert cell.get_attribute("aria-readonly") == "true"
-    cell.get_by_role("button", name="Оңдоону суроо: WBS2, 2026-10-01").click()
+    cell.get_by_role("button", name="Оңдоону суроо: WBS2, 2028-10-01").click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_label("Маани").select_option("absent")
     dialog.get_by_label("Себеби").fill("Студент сабакта болгон эмес, журналга кеч киргизилди")
@@ -153,7 +153,7 @@ def test_a_student_requests_a_make_up_of_an_absence_from_the_record_page(stack, 
         timeout=30,
     )
     page = login_page(web, "/web/student.html", "wbs2", viewport=PHONE)
-    page.get_by_role("button", name="Отработкага суроо: 2026-10-05").click()
+    page.get_by_role("button", name="Отработкага суроо: 2028-10-05").click()
     page.get_by_text("Отработкага суроо жөнөтүлдү").wait_for()
     web.shot(page, "student-record-phone")
     mine = stack.api("GET", "/api/v1/makeups", student).json()["items"]
@@ -165,7 +165,7 @@ def test_every_role_page_opens_in_each_language_with_labelled_controls(stack, we
     preset's institution name shows, and every form control has a label (an associated label or aria-label)."""
     stack.set_clock(NOW)
     pages = [
-        ("wbt", "/web/teacher.html?date=2026-10-05"),
+        ("wbt", "/web/teacher.html?date=2028-10-05"),
         ("wbt", "/web/grid.html?group=WB-1&discipline=WBDIS"),
         ("wbt", f"/web/qr.html?session={journal['today']}"),
         ("wbs1", "/web/student.html"),
@@ -210,7 +210,7 @@ def test_the_check_in_page_says_not_your_session_and_expired_in_words(stack, web
     url = stack.api("POST", f"/api/v1/sessions/{journal['today']}/checkin-codes", journal["teacher"]).json()["url"]
     late = web.open(url.removeprefix(stack.url), viewport=PHONE)
     late.locator("#login").wait_for()
-    stack.set_clock("2026-10-05T09:08:30+06:00")  # past the 20 s TTL plus the 120 s grace
+    stack.set_clock("2028-10-05T09:08:30+06:00")  # past the 20 s TTL plus the 120 s grace
     web.expect_refusal(410)
     web.login(late, "wbs1")
     late.get_by_text("Коддун мөөнөтү бүттү: экрандагы кодду кайра сканерлеңиз").wait_for()
@@ -226,7 +226,7 @@ def test_the_directorate_approves_an_excuse_and_the_head_visas_a_correction_on_t
         "POST",
         "/api/v1/excuses",
         student,
-        json={"student": "WBS1", "from": "2026-10-01", "to": "2026-10-01", "kind": "sick", "document": "справка № 17"},
+        json={"student": "WBS1", "from": "2028-10-01", "to": "2028-10-01", "kind": "sick", "document": "справка № 17"},
     )
     assert excuse.status_code in (200, 201), excuse.text
     reason = "Журналга кате киргизилген: студент катышкан"

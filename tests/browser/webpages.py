@@ -65,8 +65,8 @@ class Pages:
 
 
 def build_journal(stack):
-    """A group of three students, their teacher, and two sessions of one discipline: one on 2026-10-05 at 09:00
-    (open for entry and check-in at 09:05), one on 2026-10-01 (past its self-correction window by then)."""
+    """A group of three students, their teacher, and two sessions of one discipline: one on 2028-10-05 at 09:00
+    (open for entry and check-in at 09:05), one on 2028-10-01 (past its self-correction window by then)."""
     admin = stack.admin()
     contingent = {
         "faculties": [{"code": "WBF", "name": "Веб факультети"}],
@@ -96,7 +96,7 @@ def build_journal(stack):
     }
     assert stack.api("POST", "/api/v1/import/load", admin, json=load).status_code == 200
     body = {
-        "term": {"code": "WB-2026", "starts": "2026-09-01", "ends": "2026-12-31"},
+        "term": {"code": "WB-2026", "starts": "2028-09-01", "ends": "2028-12-31"},
         "sessions": [
             {
                 "ref": f"wb:{day}",
@@ -104,7 +104,7 @@ def build_journal(stack):
                 "group": "WB-1",
                 "kind": "lecture",
                 "teacher": "WBT",
-                "starts_at": f"2026-10-{day}T09:00:00+06:00",
+                "starts_at": f"2028-10-{day}T09:00:00+06:00",
                 "minutes": 80,
             }
             for day in ("01", "05")
