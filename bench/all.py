@@ -94,8 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16, help="clients at once for marking and grades")
     parser.add_argument("--skip", action="append", default=[], choices=("checkin", "replicas", "reports"),
                         help="leave out a part (repeatable)")
+    for key in ("groups", "weeks", "mark_sessions", "checkin"):
+        parser.add_argument(f"--{key.replace('_', '-')}", type=int, help=f"instead of the default {key}")
     args = parser.parse_args(argv)
-    size = QUICK if args.quick else FULL
+    size = dict(QUICK if args.quick else FULL)
+    size.update({k: getattr(args, k) for k in ("groups", "weeks", "mark_sessions", "checkin")
+                 if getattr(args, k) is not None})
     loads: dict[str, str] = {}
     started = time.perf_counter()
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -91,12 +91,11 @@ class Stack:
 
 
 class Client:
-    """One keep-alive HTTP connection per thread."""
-
-    local = threading.local()
+    """One keep-alive HTTP connection per thread (and per client: two servers never share one)."""
 
     def __init__(self, url: str):
         self.host, self.port = urlparse(url).hostname, urlparse(url).port
+        self.local = threading.local()
 
     def call(self, method: str, path: str, body=None, token=None, raw: bytes | None = None):
         conn = getattr(self.local, "conn", None)
