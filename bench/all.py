@@ -26,7 +26,7 @@ from common import ROOT, Client, Stack, admin_token, load_average, login_all, ms
 from university import University, copy_limits, import_university
 
 FULL = {"groups": 1000, "per_group": 30, "weeks": 16, "per_week": 10, "mark_sessions": 300, "checkin": 600,
-        "bare": 3000, "publish": 5000, "hashes": 300, "reports": ["--repeat", "5"]}
+        "bare": 3000, "publish": 5000, "hashes": 300, "reports": ["--repeat", "3"]}
 QUICK = {"groups": 100, "per_group": 30, "weeks": 4, "per_week": 10, "mark_sessions": 60, "checkin": 300,
          "bare": 1000, "publish": 2000, "hashes": 60, "reports": ["--students", "3000", "--repeat", "3"]}
 
@@ -67,11 +67,11 @@ def checkin_burst(url: str, students: int, prefix: str) -> dict[str, Any]:
 
 
 def reports_bench(port: int, extra: list[str]) -> dict[str, Any]:
-    """bench/reports in its own stack; its figures parsed from what it prints."""
-    env = {**os.environ, "EJOURNAL_BENCH_PORT": str(port)}
-    for key in [k for k in env if k.startswith("EJOURNAL_") and k != "EJOURNAL_BENCH_PORT"]:
-        del env[key]  # it chooses its own stack
-    run = subprocess.run([str(ROOT / "bench" / "reports"), *extra], env=env, capture_output=True, text=True)
+    """bench/reports.py (bench/reports' figures) against a stack of this run's own, named apart from the one
+    bench/reports starts, so the two never purge each other's database; its figures parsed from its output."""
+    with Stack("ejournal_bench_b_reports", port, simulation=True) as stack:
+        run = subprocess.run([sys.executable, "-P", str(ROOT / "bench" / "reports.py"), "--url", stack.url,
+                              "--admin-password", common.ADMIN_PASSWORD, *extra], capture_output=True, text=True)
     print(run.stdout[-4000:], run.stderr[-2000:] if run.returncode else "", flush=True)
     text = run.stdout
     found: dict[str, Any] = {"ok": run.returncode == 0}
@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     loads: dict[str, str] = {}
     started = time.perf_counter()
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    results: dict[str, Any] = {"size": size, "quick": args.quick, "when": when}
+    command = " ".join(["bench/all", *(sys.argv[1:] if argv is None else argv)])
+    results: dict[str, Any] = {"size": size, "quick": args.quick, "when": when, "command": command}
 
     stage("stack", loads)
     stack = Stack("ejournal_bench_b_main", args.port)
@@ -175,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     if "reports" not in args.skip:
         stage("faculty report (bench/reports)", loads)
         results["reports"] = reports_bench(args.port + 100, size["reports"])
+    loads["end"] = load_average()
     results["loads"] = loads
     results["elapsed"] = time.perf_counter() - started
     (ROOT / ".run" / "bench-all.json").write_text(json.dumps(results, default=str, indent=1))
@@ -216,7 +218,11 @@ def render(r: dict[str, Any]) -> str:
              f"{seconds(imp['contingent'])} ({people / imp['contingent']:,.0f} accounts/s)",
              f"argon2id hashing alone on every core: {rate(argon2, ' hashes/s')} = "
              f"{seconds(people / argon2['rate']) if argon2 else '-'}; COPY of the accounts: "
-             f"{seconds(copy['people']['elapsed'])} ({rate(copy['people'], ' rows/s')})"),
+             f"{seconds(copy['people']['elapsed'])} ({rate(copy['people'], ' rows/s')})"
+             + (f"; at this contingent's rate 30,000 students and 1,000 teachers would take "
+                f"{seconds(31000 / (people / imp['contingent']))}, at the hashing rate "
+                f"{seconds(31000 / argon2['rate'])}"
+                if people < 31000 and argon2 else "")),
             (f"import: load ({imp['groups'] * 5:,} assignments)", seconds(imp["load"]), ""),
             (f"import: timetable ({imp['sessions']:,} sessions = {size['weeks']} weeks, "
              f"{imp['timetable_requests']} requests)", f"{seconds(imp['timetable'])} "
@@ -279,7 +285,7 @@ def render(r: dict[str, Any]) -> str:
     lines = [
         "# Benchmarks",
         "",
-        f"Measured {r['when']} by `bench/all{' --quick' if r['quick'] else ''}` "
+        f"Measured {r['when']} by `{r['command']}` "
         f"(git {m.get('git', '?')}), {seconds(r.get('elapsed'))} in all. Each figure stands beside the limits "
         "measured in the same run on the same machine: what the same work costs without the journal around it.",
         "",
@@ -305,14 +311,16 @@ def render(r: dict[str, Any]) -> str:
         "## How to reproduce",
         "",
         "```sh",
-        "bench/all            # the whole run (about an hour on 2 cores), rewrites BENCHMARKS.md",
-        "bench/all --quick    # 3,000 students, fewer requests: a few minutes",
+        "bench/all            # the whole university (30,000 students, a 16-week term): hours on 2 busy cores",
+        "bench/all --quick    # 3,000 students, a 4-week term, fewer requests",
+        "bench/all --groups 100 --weeks 8    # sizes can be set one by one (see bench/all --help)",
         "bench/all --skip reports --skip replicas    # parts can be left out",
         "bench/checkin_burst  # one benchmark alone; likewise bench/reports",
         "```",
         "",
         "Each run starts stacks of its own (`deploy/up --no-demo`, database and vhost `ejournal_bench_b_main`, port "
-        "`$EJOURNAL_BENCH_PORT` or 23080; bench/reports' own on that port + 100) and purges them at the end. The "
+        "`$EJOURNAL_BENCH_PORT` or 23080; `ejournal_bench_b_reports` on that port + 100 for bench/reports.py) and "
+        "purges them at the end. The "
         "raw figures of the last run are in `.run/bench-all.json`. What each part does:",
         "",
         f"- **import**: {size['groups']:,} groups of {size['per_group']} students in 10 faculties, a teacher per "

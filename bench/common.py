@@ -393,4 +393,6 @@ def ms(x: float | None) -> str:
 
 
 def seconds(x: float | None) -> str:
-    return "-" if x is None else f"{x:.1f} s" if x < 100 else f"{x:.0f} s"
+    if x is None:
+        return "-"
+    return f"{x * 1000:.0f} ms" if x < 1 else f"{x:.1f} s" if x < 100 else f"{x:.0f} s ({x / 60:.0f} min)"
