@@ -86,8 +86,9 @@ def reports_bench(port: int, extra: list[str]) -> dict[str, Any]:
     return found
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def arguments(argv: list[str] | None) -> tuple[argparse.Namespace, dict[str, Any]]:
+    """The command line, and the sizes it chooses (--quick's or the full ones, with any set one by one)."""
+    parser = argparse.ArgumentParser(prog="bench/all", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smaller university and fewer requests")
     parser.add_argument("--port", type=int, default=int(os.environ.get("EJOURNAL_BENCH_PORT", "23080")))
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"), help="where the table goes")
@@ -100,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     size = dict(QUICK if args.quick else FULL)
     size.update({k: getattr(args, k) for k in ("groups", "weeks", "mark_sessions", "checkin")
                  if getattr(args, k) is not None})
+    return args, size
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, size = arguments(argv)
     loads: dict[str, str] = {}
     started = time.perf_counter()
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
