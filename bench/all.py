@@ -250,10 +250,15 @@ def render(r: dict[str, Any]) -> str:
                      f"{correctness(x)}",
                      f"{limits_rpc}; COPY of the same marks: {seconds(cp['elapsed'])} "
                      f"({rate(cp, ' rows/s')})" if cp else limits_rpc))
+        reads = x.get("journal_reads")
+        journal = (f"every session complete at the first read-through of all {x['sessions']} (which took "
+                   f"{seconds(x['in_journal'])})" if reads == 1 else
+                   f"every session complete {seconds(x['in_journal'])} after the last answer"
+                   + (f" ({reads} read-throughs)" if reads else ""))
         rows.append((f"bulk marking, {label}: until visible",
-                     f"journal read (GET /sessions/{{id}}): every session complete "
-                     f"{seconds(x['in_journal'])} after the last answer; attendance report (read model, "
-                     f"{x['report_sample']} groups watched): {seconds(x['in_report'])}", limits_pub))
+                     f"journal read (GET /sessions/{{id}}): {journal}; attendance report (the reports service's "
+                     f"read model, from events; the last {x['report_sample']} groups watched): every mark counted "
+                     f"{seconds(x['in_report'])} after the last answer", limits_pub))
     g = r.get("gradebook")
     if g:
         cp = r.get("gradebook_copy")
