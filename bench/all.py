@@ -27,6 +27,7 @@ from university import University, copy_limits, import_university
 
 FULL = {"groups": 1000, "per_group": 30, "weeks": 16, "per_week": 10, "mark_sessions": 300, "checkin": 600,
         "bare": 3000, "publish": 5000, "hashes": 300, "reports": ["--repeat", "3"]}
+REPORTS_TIMEOUT = 1800  # seconds; bench/reports alone is the tool for longer runs
 QUICK = {"groups": 100, "per_group": 30, "weeks": 4, "per_week": 10, "mark_sessions": 60, "checkin": 300,
          "bare": 1000, "publish": 2000, "hashes": 60, "reports": ["--students", "3000", "--repeat", "3"]}
 
@@ -70,8 +71,12 @@ def reports_bench(port: int, extra: list[str]) -> dict[str, Any]:
     """bench/reports.py (bench/reports' figures) against a stack of this run's own, named apart from the one
     bench/reports starts, so the two never purge each other's database; its figures parsed from its output."""
     with Stack("ejournal_bench_b_reports", port, simulation=True) as stack:
-        run = subprocess.run([sys.executable, "-P", str(ROOT / "bench" / "reports.py"), "--url", stack.url,
-                              "--admin-password", common.ADMIN_PASSWORD, *extra], capture_output=True, text=True)
+        try:
+            run = subprocess.run([sys.executable, "-P", str(ROOT / "bench" / "reports.py"), "--url", stack.url,
+                                  "--admin-password", common.ADMIN_PASSWORD, *extra], capture_output=True, text=True,
+                                 timeout=REPORTS_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            return {"ok": False, "timeout": REPORTS_TIMEOUT}
     print(run.stdout[-4000:], run.stderr[-2000:] if run.returncode else "", flush=True)
     text = run.stdout
     found: dict[str, Any] = {"ok": run.returncode == 0}
@@ -97,10 +102,13 @@ def arguments(argv: list[str] | None) -> tuple[argparse.Namespace, dict[str, Any
                         help="leave out a part (repeatable)")
     for key in ("groups", "weeks", "mark_sessions", "checkin"):
         parser.add_argument(f"--{key.replace('_', '-')}", type=int, help=f"instead of the default {key}")
+    parser.add_argument("--reports-students", type=int, help="students of bench/reports' university")
     args = parser.parse_args(argv)
     size = dict(QUICK if args.quick else FULL)
     size.update({k: getattr(args, k) for k in ("groups", "weeks", "mark_sessions", "checkin")
                  if getattr(args, k) is not None})
+    if args.reports_students:
+        size["reports"] = ["--students", str(args.reports_students), "--repeat", "3"]
     return args, size
 
 
@@ -110,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     command = " ".join(["bench/all", *(sys.argv[1:] if argv is None else argv)])
-    results: dict[str, Any] = {"size": size, "quick": args.quick, "when": when, "command": command}
+    results: dict[str, Any] = {"size": size, "quick": args.quick, "when": when, "command": command,
+                               "loads": loads}
 
     stage("stack", loads)
     stack = Stack("ejournal_bench_b_main", args.port)
@@ -131,14 +140,15 @@ def main(argv: list[str] | None = None) -> int:
         stage("import", loads)
         uni = University(groups=size["groups"], per_group=size["per_group"], weeks=size["weeks"],
                          per_week=size["per_week"])
-        admin = admin_token(c)
-        imported = import_university(c, admin, uni)
+        imported = import_university(c, uni)
         ids = imported.pop("ids")
         results["import"] = imported
         results["import_copy"] = copy_limits(uni)
 
         marked = list(range(min(size["mark_sessions"], uni.groups)))
-        tokens = login_all(c, [uni.teacher(g).lower() for g in marked])
+        teachers = [uni.teacher(g).lower() for g in marked]
+        tokens, admin = login_all(c, teachers), admin_token(c)  # afresh before each part: tokens expire
+        checkpoint(results, args.out)
 
         stage("marking", loads)
         results["marking"] = marking.mark(c, uni, ids, tokens, admin, marked, 0, args.concurrency)
@@ -147,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
 
         stage("gradebook", loads)
+        tokens, admin = login_all(c, teachers), admin_token(c)
+        checkpoint(results, args.out)
         results["gradebook"] = gradebook.gradebook(c, uni, tokens, marked, args.concurrency)
         results["gradebook_copy"] = gradebook.copy_limit(uni, marked)
         print(f"  write {results['gradebook']['write']['rate']:.1f}/s read {results['gradebook']['read']['rate']:.1f}"
@@ -154,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if "checkin" not in args.skip:
             stage("check-in burst", loads)
+            checkpoint(results, args.out)
             results["checkin1"] = checkin_burst(stack.url, size["checkin"], "B1")
 
         if "replicas" not in args.skip:
@@ -164,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
                               120, pause=0.5)
                 results["replicas_ready"] = ready
                 print(f"  second attendance service and intake consuming after {seconds(ready)}", flush=True)
+                tokens, admin = login_all(c, teachers), admin_token(c)
+                checkpoint(results, args.out)
                 results["marking2"] = marking.mark(c, uni, ids, tokens, admin, marked, 5, args.concurrency)
                 if "checkin" not in args.skip:
                     results["checkin2"] = checkin_burst(stack.url, size["checkin"], "B2")
@@ -181,15 +196,21 @@ def main(argv: list[str] | None = None) -> int:
 
     if "reports" not in args.skip:
         stage("faculty report (bench/reports)", loads)
+        checkpoint(results, args.out)
         results["reports"] = reports_bench(args.port + 100, size["reports"])
     loads["end"] = load_average()
-    results["loads"] = loads
     results["elapsed"] = time.perf_counter() - started
-    (ROOT / ".run" / "bench-all.json").write_text(json.dumps(results, default=str, indent=1))
-    text = render(results)
-    Path(args.out).write_text(text)
+    text = checkpoint(results, args.out)
     print("\n" + text)
     return 0
+
+
+def checkpoint(results: dict[str, Any], out: str) -> str:
+    """Write what is measured so far (the raw figures and the table): a run cut short still leaves them."""
+    (ROOT / ".run" / "bench-all.json").write_text(json.dumps(results, default=str, indent=1))
+    text = render(results)
+    Path(out).write_text(text)
+    return text
 
 
 def rate(r: dict | None, unit: str = "/s") -> str:
