@@ -252,7 +252,8 @@ def render(r: dict[str, Any]) -> str:
                 if people < 31000 and argon2 else "")),
             (f"import: load ({imp['groups'] * 5:,} assignments)", seconds(imp["load"]), ""),
             (f"import: timetable ({imp['sessions']:,} sessions = {size['weeks']} weeks, "
-             f"{imp['timetable_requests']} requests)", f"{seconds(imp['timetable'])} "
+             f"{imp['timetable_requests']} request{'s' if imp['timetable_requests'] > 1 else ''})",
+             f"{seconds(imp['timetable'])} "
              f"({imp['sessions'] / imp['timetable']:,.0f} sessions/s)",
              f"COPY of the sessions: {seconds(copy['sessions']['elapsed'])} ({rate(copy['sessions'], ' rows/s')})"),
             ("import: total (answered)", seconds(imp["total"]), ""),
