@@ -330,6 +330,12 @@ def render(r: dict[str, Any]) -> str:
         f"{m.get('python', '?')}, PostgreSQL {m.get('postgresql', '?')}, RabbitMQ {m.get('rabbitmq', '?')}. "
         "Client and server share the cores.",
         "",
+        *([f"**Smaller than the full run**: this run's university is {size['groups'] * size['per_group']:,} "
+           f"students in {size['groups']:,} groups with a term of {size['weeks']} weeks; `bench/all` without size "
+           f"options imports {FULL['groups'] * FULL['per_group']:,} students in {FULL['groups']:,} groups with a "
+           f"{FULL['weeks']}-week term (on this busy machine hashing the 31,000 passwords alone would have taken "
+           "over an hour: see the import row's extrapolation).", ""]
+          if size["groups"] < FULL["groups"] else []),
         "| benchmark | measured | limits measured in the same run |",
         "|---|---|---|",
         *(f"| {a} | {b} | {c} |" for a, b, c in rows),
