@@ -7,85 +7,52 @@ round trip driven the same way in the same run. Nothing here asserts a time: it 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlparse
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import PASSWORD, ROOT, Client, admin_token, bare_round_trip, check, drive, login_all, wait_quiet
+
 # the sessions start a few minutes from now, in real time: the stack runs without the simulation clock, as in
 # production, and the check-in window (oshtu: from 10 minutes before the start) is open for the burst
 START = (datetime.now(UTC) + timedelta(minutes=3)).replace(second=0, microsecond=0)
 
 
-class Client:
-    """One keep-alive HTTP connection per thread."""
-
-    local = threading.local()
-
-    def __init__(self, url: str):
-        self.host, self.port = urlparse(url).hostname, urlparse(url).port
-
-    def call(self, method: str, path: str, body=None, token=None, raw: bytes | None = None):
-        conn = getattr(self.local, "conn", None)
-        if conn is None:
-            conn = self.local.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
-        headers = {"Content-Type": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        try:
-            conn.request(method, path, payload, headers)
-            resp = conn.getresponse()
-            data = resp.read()
-        except (OSError, http.client.HTTPException):
-            self.local.conn = None
-            raise
-        return resp.status, (json.loads(data) if data and resp.getheader("Content-Type", "").find("json") >= 0
-                             else data)
-
-
-def check(status, body, what):
-    if status >= 300:
-        sys.exit(f"{what}: HTTP {status}: {body}")
-    return body
-
-
-def setup(c: Client, students: int, per_group: int):
-    _, tok = c.call("POST", "/api/v1/auth/login", {"login": "admin", "password": os.environ["EJOURNAL_ADMIN_PASSWORD"]})
-    admin = tok["access_token"]
-    groups = [f"BG-{i:02d}" for i in range((students + per_group - 1) // per_group)]
+def setup(c: Client, students: int, per_group: int, prefix: str = "B"):
+    """A faculty of `students` in groups of `per_group`, a teacher and a session starting at START per group.
+    Every code begins with `prefix` (the default gives BF, BG-00, BS00000, bs00000 ...), so a second run on
+    the same stack (e.g. with a second replica) has students and sessions of its own."""
+    admin = admin_token(c)
+    p, low = prefix, prefix.lower()
+    groups = [f"{p}G-{i:02d}" for i in range((students + per_group - 1) // per_group)]
     contingent = {
-        "faculties": [{"code": "BF", "name": "Bench faculty"}],
-        "departments": [{"code": "BD", "faculty": "BF", "name": "Bench department"}],
-        "groups": [{"code": g, "department": "BD", "course": 1, "subgroups": []} for g in groups],
-        "students": [{"code": f"BS{i:05d}", "full_name": f"Студент {i}", "group": groups[i // per_group],
-                      "login": f"bs{i:05d}", "password": "bench-password"} for i in range(students)],
-        "staff": [{"code": f"BT{j:02d}", "full_name": f"Мугалим {j}", "login": f"bt{j:02d}",
-                   "password": "bench-password", "department": "BD", "roles": [{"role": "teacher"}]}
+        "faculties": [{"code": f"{p}F", "name": f"Bench faculty {p}"}],
+        "departments": [{"code": f"{p}D", "faculty": f"{p}F", "name": f"Bench department {p}"}],
+        "groups": [{"code": g, "department": f"{p}D", "course": 1, "subgroups": []} for g in groups],
+        "students": [{"code": f"{p}S{i:05d}", "full_name": f"Студент {i}", "group": groups[i // per_group],
+                      "login": f"{low}s{i:05d}", "password": PASSWORD} for i in range(students)],
+        "staff": [{"code": f"{p}T{j:02d}", "full_name": f"Мугалим {j}", "login": f"{low}t{j:02d}",
+                   "password": PASSWORD, "department": f"{p}D", "roles": [{"role": "teacher"}]}
                   for j in range(len(groups))],
     }
     t = time.perf_counter()
     check(*c.call("POST", "/api/v1/import/contingent", contingent, admin), "contingent")
-    load = {"disciplines": [{"code": "BDIS", "name": "Bench discipline", "control": "exam", "credits": 3}],
-            "assignments": [{"teacher": f"BT{j:02d}", "discipline": "BDIS", "group": g, "kind": "lecture"}
+    load = {"disciplines": [{"code": f"{p}DIS", "name": "Bench discipline", "control": "exam", "credits": 3}],
+            "assignments": [{"teacher": f"{p}T{j:02d}", "discipline": f"{p}DIS", "group": g, "kind": "lecture"}
                             for j, g in enumerate(groups)]}
     check(*c.call("POST", "/api/v1/import/load", load, admin), "load")
-    term = {"code": "BENCH-TERM", "starts": (START - timedelta(days=30)).date().isoformat(),
+    term = {"code": "BENCH-TERM" if p == "B" else f"BENCH-TERM-{p}",
+            "starts": (START - timedelta(days=30)).date().isoformat(),
             "ends": (START + timedelta(days=60)).date().isoformat()}
     timetable = {"term": term,
-                 "sessions": [{"ref": f"B-{g}", "discipline": "BDIS", "group": g, "kind": "lecture",
-                               "teacher": f"BT{j:02d}", "starts_at": START.isoformat(), "minutes": 80}
+                 "sessions": [{"ref": f"{p}-{g}", "discipline": f"{p}DIS", "group": g, "kind": "lecture",
+                               "teacher": f"{p}T{j:02d}", "starts_at": START.isoformat(), "minutes": 80}
                               for j, g in enumerate(groups)]}
     for _ in range(120):  # the load reaches the attendance service through events, a moment after it is imported
         status, body = c.call("POST", "/api/v1/import/timetable", timetable, admin)
@@ -96,45 +63,6 @@ def setup(c: Client, students: int, per_group: int):
     print(f"  setup: {students} students in {len(groups)} groups, {len(sessions)} sessions "
           f"({time.perf_counter() - t:.1f} s)")
     return groups, sessions
-
-
-def login_all(c: Client, logins: list[str]) -> dict[str, str]:
-    def one(login):
-        for _ in range(100):
-            status, body = c.call("POST", "/api/v1/auth/login", {"login": login, "password": "bench-password"})
-            if status == 200:
-                return login, body["access_token"]
-            time.sleep(0.2)  # the gateway's read model may still be filling
-        sys.exit(f"login {login}: HTTP {status}: {body}")
-
-    with ThreadPoolExecutor(8) as pool:
-        return dict(pool.map(one, logins))
-
-
-def drive(c: Client, requests: list[tuple[str, str, bytes, str | None]], concurrency: int):
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    lock = threading.Lock()
-
-    def one(req):
-        method, path, raw, token = req
-        t = time.perf_counter()
-        try:
-            status, _ = c.call(method, path, token=token, raw=raw)
-        except (OSError, http.client.HTTPException):
-            status = 0
-        dt = time.perf_counter() - t
-        with lock:
-            latencies.append(dt)
-            statuses[status] = statuses.get(status, 0) + 1
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(one, requests))
-    elapsed = time.perf_counter() - started
-    q = statistics.quantiles(latencies, n=100)
-    return {"n": len(requests), "rate": len(requests) / elapsed, "p50": q[49] * 1000, "p99": q[98] * 1000,
-            "statuses": statuses, "elapsed": elapsed, "ended": time.perf_counter()}
 
 
 def outbox_backlog(c: Client, service: str = "attendance") -> int | None:
@@ -191,29 +119,6 @@ def profile(out_dir: str | None, names: list[str], seconds: float) -> list[subpr
     return procs
 
 
-def wait_quiet(limit: float = 120.0) -> float:
-    """Wait until the stack has applied every event of the set-up (the services' queues are empty), so the
-    burst is measured alone; seconds waited. RabbitMQ's management API, as the project's scripts enable it."""
-    import base64
-    import urllib.request
-
-    vhost = os.environ.get("EJOURNAL_AMQP_VHOST", "ejournal")
-    request = urllib.request.Request(f"http://127.0.0.1:15672/api/queues/{vhost}?columns=name,messages",
-                                     headers={"Authorization": "Basic " + base64.b64encode(b"guest:guest").decode()})
-    started = time.perf_counter()
-    quiet = 0
-    while time.perf_counter() - started < limit and quiet < 3:
-        try:
-            with urllib.request.urlopen(request, timeout=5) as answer:
-                queues = json.loads(answer.read())
-            busy = sum(q.get("messages") or 0 for q in queues if not q["name"].startswith("ejournal."))
-        except OSError:
-            busy = 1
-        quiet = quiet + 1 if busy == 0 else 0
-        time.sleep(0.5)
-    return time.perf_counter() - started
-
-
 def cpu_seconds() -> dict[str, float]:
     """CPU seconds used so far by each of the stack's processes, PostgreSQL, RabbitMQ and this client."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -247,31 +152,8 @@ def cpu_report(before: dict[str, float], after: dict[str, float], seconds: float
     return ", ".join(f"{k} {v / seconds:.0%}" for v, k in used if v / seconds >= 0.02)
 
 
-def bare_round_trip(n: int, concurrency: int) -> dict:
-    port = int(os.environ["EJOURNAL_PORT"]) + 50
-    config = ROOT / ".run" / "bench-bare.yaml"
-    config.write_text(f"AMQP_URI: {os.environ['EJOURNAL_AMQP_URI']}\nWEB_SERVER_ADDRESS: 127.0.0.1:{port}\n")
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'bench'}:{os.environ.get('PYTHONPATH', '')}"}
-    nameko = str(Path(sys.executable).parent / "nameko")
-    proc = subprocess.Popen([nameko, "run", "--config", str(config), "bare_service:BareBackend",
-                             "bare_service:BareGateway"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        c = Client(f"http://127.0.0.1:{port}")
-        for _ in range(100):
-            try:
-                if c.call("POST", "/rt", raw=b"x")[0] == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.2)
-        return drive(c, [("POST", "/rt", b'{"token":"x"}', None)] * n, concurrency)
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser()
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", required=True)
     parser.add_argument("--students", type=int, default=600)
     parser.add_argument("--per-group", type=int, default=30)
@@ -280,20 +162,25 @@ def main() -> int:
                         help="grouped: a group's students scan together (one session at a time takes the load); "
                              "mixed: every session's students at once, as at the start of a pair")
     parser.add_argument("--profile", metavar="DIR", help="py-spy the attendance service and gateway during the burst")
-    args = parser.parse_args()
+    parser.add_argument("--prefix", default="B", help="codes of the faculty set up for the burst begin with it")
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare round trip (bench/all measures it)")
+    parser.add_argument("--summary", metavar="FILE", help="also write the figures as JSON (bench/all reads it)")
+    args = parser.parse_args(argv)
     c = Client(args.url)
-    groups, sessions = setup(c, args.students, args.per_group)
+    p, low = args.prefix, args.prefix.lower()
+    groups, sessions = setup(c, args.students, args.per_group, p)
     t = time.perf_counter()
-    tokens = login_all(c, [f"bs{i:05d}" for i in range(args.students)] + [f"bt{j:02d}" for j in range(len(groups))])
+    tokens = login_all(c, [f"{low}s{i:05d}" for i in range(args.students)]
+                       + [f"{low}t{j:02d}" for j in range(len(groups))])
     print(f"  logins: {len(tokens)} ({time.perf_counter() - t:.1f} s)")
     codes = {}
     for j, g in enumerate(groups):
-        body = check(*c.call("POST", f"/api/v1/sessions/{sessions[f'B-{g}']}/checkin-codes",
-                             token=tokens[f"bt{j:02d}"]), "code")
+        body = check(*c.call("POST", f"/api/v1/sessions/{sessions[f'{p}-{g}']}/checkin-codes",
+                             token=tokens[f"{low}t{j:02d}"]), "code")
         codes[g] = body["token"]
     # every student checks in, then every student scans again (a repeat must be a no-op)
     requests = [("POST", "/api/v1/checkin", json.dumps({"token": codes[groups[i // args.per_group]],
-                                                          "device": f"phone-{i}"}).encode(), tokens[f"bs{i:05d}"])
+                                                          "device": f"phone-{i}"}).encode(), tokens[f"{low}s{i:05d}"])
                 for i in range(args.students)]
     if args.order == "mixed":  # interleave the groups: student 0 of every group, then student 1, ...
         requests = [requests[i] for i in sorted(range(len(requests)), key=lambda i: (i % args.per_group, i))]
@@ -309,8 +196,8 @@ def main() -> int:
         """(students marked present, duplicated marks) over every session, as the teachers see them."""
         present = duplicated = 0
         for j, g in enumerate(groups):
-            view = check(*c.call("GET", f"/api/v1/sessions/{sessions[f'B-{g}']}", token=tokens[f"bt{j:02d}"]),
-                         "view")
+            view = check(*c.call("GET", f"/api/v1/sessions/{sessions[f'{p}-{g}']}",
+                                token=tokens[f"{low}t{j:02d}"]), "view")
             students = [m["student"] for m in view["marks"] if m["status"] == "present"]
             present += len(set(students))
             duplicated += len(students) - len(set(students))
@@ -327,7 +214,7 @@ def main() -> int:
     present, duplicated = journal()
     answered_ok = burst["statuses"].get(200, 0)
     lost = answered_ok - present if answered_ok >= present else 0
-    bare = bare_round_trip(len(requests), args.concurrency)
+    bare = None if args.no_bare else bare_round_trip(len(requests), args.concurrency)
 
     print()
     print(f"check-in burst: {args.students} students, {len(groups)} sessions ({args.order}), "
@@ -336,6 +223,8 @@ def main() -> int:
     print(f"{'':32} {'requests':>9} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8}  answers")
     for name, r in (("check-ins (first scan)", burst), ("check-ins (repeat scan, no-op)", repeat),
                     ("bare nameko HTTP->RPC round trip", bare)):
+        if r is None:
+            continue
         print(f"{name:32} {r['n']:>9} {r['rate']:>8.0f} {r['p50']:>8.1f} {r['p99']:>8.1f}  {r['statuses']}")
     print(f"marks present {present} of {args.students} students; answered 200: {answered_ok}; "
           f"lost {lost}; duplicated {duplicated}")
@@ -347,6 +236,12 @@ def main() -> int:
         print(f"time inside the gateway per first scan (its /metrics): {served[1] / served[0] * 1000:.1f} ms mean")
     print(f"CPU during the first scans (share of one core): {cpu_burst}")
     print("goal (issue 3): >= 500 check-ins/s sustained, p99 < 300 ms, zero lost")
+    if args.summary:
+        Path(args.summary).write_text(json.dumps({
+            "students": args.students, "sessions": len(groups), "concurrency": args.concurrency,
+            "burst": burst, "repeat": repeat, "bare": bare, "present": present, "answered_ok": answered_ok,
+            "lost": lost, "duplicated": duplicated, "recorded_after": recorded_after,
+            "backlog": backlog, "drained": drained, "cpu": cpu_burst}))
     return 0
 
 
