@@ -12,12 +12,15 @@ from typing import Any
 from urllib.parse import quote
 
 import eventlet
+from marshmallow import Schema, fields
 from sqlalchemy import select
 from werkzeug.wrappers import Request, Response
 
 from gateway import portal
 from gateway.http import route
 from gateway.models import Principal
+from gateway.schemas import TimetableResultSchema
+from identity.schemas import ImportResultSchema
 from kernel.config import settings
 from kernel.errors import ValidationFailed
 from kernel.policy import load_preset
@@ -34,6 +37,23 @@ PORTAL = {"portal": "avn|univer (the column mapping: gateway/gateway/portal_colu
 TERM = {"term": "term code, unless the file has a term column",
         "term_starts": "first day of the term (default: the first session's)",
         "term_ends": "last day of the term (default: the last session's)"}
+
+
+class PortalFields(Schema):
+    """What a file import adds to the JSON import's answer."""
+
+    portal = fields.String(metadata={"description": "the portal whose column mapping read the file"})
+    rows = fields.Integer(metadata={"description": "data rows read from the file"})
+
+
+class PortalImportResultSchema(ImportResultSchema, PortalFields):
+    pass
+
+
+class PortalTimetableResultSchema(TimetableResultSchema, PortalFields):
+    pass
+
+
 EXPORT = {**PORTAL, "lang": "ru|ky|kk|en: the headers' language (default ru)"}
 
 
@@ -100,16 +120,19 @@ class PortalRoutes:
         return {**answer, "portal": name, "rows": len(table.rows)}
 
     @route("POST", "/api/v1/import/contingent/file", roles=OFFICE, uploads=UPLOADS, params=PORTAL,
+           answer=PortalImportResultSchema,
            summary="Import the contingent from an AVN/UNIVER+ spreadsheet (CSV or XLSX), as the JSON import")
     def import_contingent_file(self, request: Request, caller: Any, body: None) -> Any:
         return self.import_file(request, caller, "contingent")
 
     @route("POST", "/api/v1/import/load/file", roles=OFFICE, uploads=UPLOADS, params=PORTAL,
+           answer=PortalImportResultSchema,
            summary="Import disciplines and the teaching load from an AVN/UNIVER+ spreadsheet, as the JSON import")
     def import_load_file(self, request: Request, caller: Any, body: None) -> Any:
         return self.import_file(request, caller, "load")
 
     @route("POST", "/api/v1/import/timetable/file", roles=OFFICE, uploads=UPLOADS, params={**PORTAL, **TERM},
+           answer=PortalTimetableResultSchema,
            summary="Import a term's timetable from an AVN/UNIVER+ spreadsheet, as the JSON import")
     def import_timetable_file(self, request: Request, caller: Any, body: None) -> Any:
         return self.import_file(request, caller, "timetable")
@@ -127,6 +150,7 @@ class PortalRoutes:
                                             .where(Principal.code.in_(codes))).tuples().all())
 
     @route("GET", "/api/v1/export/statements/<int:statement_id>.<fmt>", answer_media=portal.XLSX, params=EXPORT,
+           documents=(portal.CSV,),
            summary="A statement as the portal's file (.xlsx or .csv) for upload back; read as the statement is")
     def export_statement(self, request: Request, caller: Any, body: None, statement_id: int, fmt: str) -> Any:
         fmt = _fmt(fmt)
@@ -145,7 +169,7 @@ class PortalRoutes:
         content = portal.write_table(portal.layout(name, "statement"), rows, fmt, lang)
         return download(content, fmt, name, f"statement-{statement_id}-{name}.{fmt}")
 
-    @route("GET", "/api/v1/export/attendance", answer_media=portal.XLSX,
+    @route("GET", "/api/v1/export/attendance", answer_media=portal.XLSX, documents=(portal.CSV,),
            params={"group": "group code", "discipline": "discipline code", "from": "first date", "to": "last date",
                    "format": "csv|xlsx (default xlsx)", **EXPORT},
            summary="A group's attendance in a discipline as the portal's file; read as the gradebook is")
