@@ -147,14 +147,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
 
-    admin = http_json(f"{args.url}/api/v1/auth/login", body={"login": "admin", "password": args.admin_password})
-    token = admin["access_token"]
     conn = psycopg2.connect(settings().service_dsn("reports"))
     started = time.perf_counter()
     size = generate(conn, args.students, args.sessions_per_week)
     print(f"generated in {time.perf_counter() - started:.0f} s: {size['students']} students in {size['groups']}"
           f" groups, {size['sessions']} sessions, {size['marks']} marks (one semester, {WEEKS} weeks)")
 
+    # logged in after the generation, which outlasts a token
+    admin = http_json(f"{args.url}/api/v1/auth/login", body={"login": "admin", "password": args.admin_password})
+    token = admin["access_token"]
     faculties = [f"BF{f}" for f in range(1, FACULTIES + 1)]
     rows = []
     for faculty in faculties:
