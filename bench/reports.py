@@ -67,10 +67,14 @@ def generate(conn: Any, students: int, sessions_per_week: int) -> dict[str, int]
               FROM generate_series(1, %(groups)s) g, generate_series(0, %(per)s - 1) k""",
                     {"per": sessions_per_week * WEEKS, "pw": sessions_per_week, "disc": DISCIPLINES_PER_GROUP,
                      "start": f"{SEMESTER_START}T00:00:00+06:00", "groups": groups})
+        # random() once per mark: in the subquery's select list, behind OFFSET 0 (a lateral `SELECT random()`
+        # that names no outer column is evaluated once, and would give every mark the same status)
         cur.execute(f"""INSERT INTO reports.mark (session, student, status, at)
-            SELECT s.id, 'BS' || ((substr(s."group", 3)::int - 1) * %(size)s + i), {STATUS_SQL}, s.starts_at
-              FROM reports.session s, generate_series(1, %(size)s) i, LATERAL (SELECT random() AS r) x
-             WHERE s."group" LIKE 'BG%%'""", {"size": GROUP_SIZE})
+            SELECT id, student, {STATUS_SQL}, starts_at FROM (
+              SELECT s.id, 'BS' || ((substr(s."group", 3)::int - 1) * %(size)s + i) AS student, s.starts_at,
+                     random() AS r
+                FROM reports.session s, generate_series(1, %(size)s) i
+               WHERE s."group" LIKE 'BG%%' OFFSET 0) m""", {"size": GROUP_SIZE})
         marks = cur.rowcount
         cur.execute("""INSERT INTO reports.tally (session, status, n)
             SELECT session, status, count(*) FROM reports.mark GROUP BY 1, 2""")

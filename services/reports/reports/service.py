@@ -410,20 +410,20 @@ class ReportsService(ServiceBase):
         counts: dict[tuple[str, str, str], dict[str, int]] = {}
         held: dict[tuple[str, str, str], int] = {}
         if filters.date_from is None and filters.date_to is None:
+            # one round trip: marks per status, then (status NULL) the marked sessions from the rollup and the
+            # unmarked ones that started (a session counts once it started or has marks)
             cond = " AND ".join(where) or "TRUE"
             for g, d, t, status, n in s.execute(text(
                     f'SELECT "group", discipline, teacher, status, n FROM reports.tally_rollup'
-                    f" WHERE {cond} AND n <> 0"), params):
-                counts.setdefault((g, d, t), {})[status] = int(n)
-            for g, d, t, n in s.execute(text(
-                    f'SELECT "group", discipline, teacher, sessions FROM reports.marked_rollup'
-                    f" WHERE {cond} AND sessions <> 0"), params):
-                held[(g, d, t)] = int(n)
-            # a session counts once it started or has marks: the marked ones are in the rollup, the others here
-            for g, d, t, n in s.execute(text(
-                    f'SELECT "group", discipline, teacher, count(*) FROM reports.session'
+                    f" WHERE {cond} AND n <> 0"
+                    f' UNION ALL SELECT "group", discipline, teacher, NULL, sessions FROM reports.marked_rollup'
+                    f" WHERE {cond} AND sessions <> 0"
+                    f' UNION ALL SELECT "group", discipline, teacher, NULL, count(*) FROM reports.session'
                     f" WHERE {cond} AND NOT marked AND starts_at <= :now GROUP BY 1, 2, 3"), params):
-                held[(g, d, t)] = held.get((g, d, t), 0) + int(n)
+                if status is None:
+                    held[(g, d, t)] = held.get((g, d, t), 0) + int(n)
+                else:
+                    counts.setdefault((g, d, t), {})[status] = int(n)
         else:
             if filters.date_from:
                 where.append("starts_at >= :start")
@@ -443,10 +443,11 @@ class ReportsService(ServiceBase):
                 held[(g, d, t)] = int(n)
         keys = sorted(set(counts) | set(held))
         names = self._names((k[2] for k in keys), (k[1] for k in keys))
+        by = domain.classes(pol)
         rows = [domain.report_row(pol, {"group": g, "discipline": d, "teacher": t,
                                         "discipline_name": names.get(f"discipline:{d}"),
                                         "teacher_name": names.get(t)},
-                                  held.get((g, d, t), 0), counts.get((g, d, t), {}))
+                                  held.get((g, d, t), 0), counts.get((g, d, t), {}), by)
                 for g, d, t in keys]
         return {"filters": filters.wire(), "rows": rows, "totals": domain.totals(pol, rows)}
 
