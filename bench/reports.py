@@ -17,6 +17,7 @@ import json
 import statistics
 import sys
 import time
+import urllib.error
 import urllib.request
 from typing import Any
 
@@ -134,6 +135,18 @@ def http_json(url: str, token: str | None = None, body: dict | None = None) -> A
         return json.loads(resp.read())
 
 
+def login(url: str, password: str) -> str:
+    """The admin's token; a loaded machine may answer 503 (a deadline missed) for a while: try again."""
+    for attempt in range(1, 13):
+        try:
+            return http_json(f"{url}/api/v1/auth/login", body={"login": "admin", "password": password})["access_token"]
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503 or attempt == 12:
+                raise
+            time.sleep(5)
+    raise AssertionError("unreachable")
+
+
 def report(url: str, token: str, faculty: str) -> tuple[float, dict[str, int], int]:
     """Time of one faculty report over HTTP, its totals' marks by status and its sessions."""
     started = time.perf_counter()
@@ -157,9 +170,7 @@ def main(argv: list[str]) -> int:
     print(f"generated in {time.perf_counter() - started:.0f} s: {size['students']} students in {size['groups']}"
           f" groups, {size['sessions']} sessions, {size['marks']} marks (one semester, {WEEKS} weeks)")
 
-    # logged in after the generation, which outlasts a token
-    admin = http_json(f"{args.url}/api/v1/auth/login", body={"login": "admin", "password": args.admin_password})
-    token = admin["access_token"]
+    token = login(args.url, args.admin_password)  # after the generation, which outlasts a token
     faculties = [f"BF{f}" for f in range(1, FACULTIES + 1)]
     rows = []
     for faculty in faculties:
