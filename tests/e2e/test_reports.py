@@ -379,3 +379,46 @@ def test_scheduled_reports_are_generated_unattended_once_per_period_and_listed(s
     assert api(stack, "dr2", "GET", f"/api/v1/reports/scheduled/{row['id']}").status_code == 404
     assert api(stack, "r1", "GET", "/api/v1/reports/scheduled").status_code == 403
     assert api(stack, "or1", "GET", "/api/v1/reports/scheduled/999999999").status_code == 404
+
+
+def test_a_marked_session_handed_to_another_teacher_takes_its_marks_along_in_the_report(stack, activity):
+    """The report reads a rollup by group × discipline × teacher: a timetable re-import that gives a marked session
+    to another teacher moves its marks and the session to that teacher's row (and back), the undated report
+    equals the one dated over the whole term (the per-session tally), and a rebuild gives the same."""
+    admin = stack.admin()
+    term = {"from": "2027-09-01", "to": "2027-12-31"}
+
+    def rows(**filters):
+        r = api(stack, "or1", "GET", "/api/v1/reports/attendance", params=filters)
+        assert r.status_code == 200, r.text
+        return r.json()["rows"], r.json()["totals"]
+
+    def timetable(substitute):
+        return {"term": {"code": TERM, "starts": "2027-09-01", "ends": "2027-12-31"},
+                "sessions": [{"ref": ref, "discipline": "RPT", "group": GROUP, "kind": "lecture",
+                              "teacher": substitute if ref == "R-0906" else "TR1",
+                              "starts_at": f"{day}T09:00:00+06:00", "minutes": 80, "room": "1-101"}
+                             for ref, day in LECTURES]}
+
+    before = rows(group=GROUP)
+    assert rows(group=GROUP, **term) == before
+    r = stack.api("POST", "/api/v1/import/load", admin, json={
+        "disciplines": [{"code": "RPT", "name": "Статистика", "control": "exam", "credits": 4}],
+        "assignments": [{"teacher": t, "discipline": "RPT", "group": GROUP, "kind": "lecture"}
+                        for t in ("TR1", "TR2")]})
+    assert r.status_code == 200, r.text
+    r = until_status(lambda: stack.api("POST", "/api/v1/import/timetable", admin, json=timetable("TR2")), 200)
+    assert r.json()["updated"] == 1, r.text
+    moved = eventually(lambda: (found := rows(group=GROUP))[0] != before[0] and found, timeout=30)
+    by_teacher = {row["teacher"]: row for row in moved[0]}
+    assert (by_teacher["TR2"]["sessions"], {k: n for k, n in by_teacher["TR2"]["marks"].items() if n}) == \
+        (1, {"absent": 1, "present": 3})  # R-0906: R1 absent, the others present
+    assert by_teacher["TR1"]["sessions"] == before[0][0]["sessions"] - 1
+    assert moved[1] == before[1]  # the group's totals did not move
+    assert rows(group=GROUP, **term) == moved
+    out = rebuild()
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert rows(group=GROUP) == moved
+    r = until_status(lambda: stack.api("POST", "/api/v1/import/timetable", admin, json=timetable("TR1")), 200)
+    assert r.json()["updated"] == 1, r.text
+    eventually(lambda: rows(group=GROUP) == before, timeout=30)

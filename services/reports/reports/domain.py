@@ -146,9 +146,13 @@ def status_label(policy: Policy, status: str, lang: str) -> str:
 
 
 def _share(part: int, whole: int) -> float | None:
+    """part / whole to four places, half up. In integers (a report has thousands of rows, each with three shares):
+    the same float as the Decimal rounding, which the rare negative part still takes."""
     if whole <= 0:
         return None
-    return float((Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
+    if part < 0:
+        return float((Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
+    return ((20000 * part + whole) // (2 * whole)) / 10000
 
 
 def made_up_statuses(policy: Policy) -> frozenset[str]:
@@ -156,22 +160,44 @@ def made_up_statuses(policy: Policy) -> frozenset[str]:
     return frozenset(c.key for c in policy.codes if MAKEUP in c.set_by)
 
 
-def shares(policy: Policy, counts: Mapping[str, int]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Classes:
+    """The preset's codes as the shares count them, worked out once for a report's many rows."""
+
+    keys: tuple[str, ...]
+    present: frozenset[str]
+    excused: frozenset[str]
+    made_up: frozenset[str]
+
+
+def classes(policy: Policy) -> Classes:
+    return Classes(tuple(c.key for c in policy.codes),
+                   frozenset(c.key for c in policy.codes if c.counts_as == "present"),
+                   frozenset(c.key for c in policy.codes if c.counts_as == "excused"), made_up_statuses(policy))
+
+
+def shares(policy: Policy, counts: Mapping[str, int], by: Classes | None = None) -> dict[str, Any]:
     """Attendance rate, excused and made-up shares of marks counted by status (see the module docstring)."""
-    kinds = {c.key: c.counts_as for c in policy.codes}
-    made_up = made_up_statuses(policy)
-    total = sum(counts.values())
-    present = sum(n for s, n in counts.items() if kinds.get(s) == "present")
-    excused = sum(n for s, n in counts.items() if kinds.get(s) == "excused")
-    made = sum(n for s, n in counts.items() if s in made_up)
+    by = by or classes(policy)
+    total = present = excused = made = 0
+    for s, n in counts.items():
+        total += n
+        if s in by.present:
+            present += n
+        elif s in by.excused:
+            excused += n
+        if s in by.made_up:
+            made += n
     return {"total": total, "attendance_rate": _share(present, total), "excused_share": _share(excused, total),
             "made_up_share": _share(made, total)}
 
 
-def report_row(policy: Policy, key: Mapping[str, Any], sessions: int, counts: Mapping[str, int]) -> dict[str, Any]:
-    marks = {c.key: int(counts.get(c.key, 0)) for c in policy.codes}
+def report_row(policy: Policy, key: Mapping[str, Any], sessions: int, counts: Mapping[str, int],
+               by: Classes | None = None) -> dict[str, Any]:
+    by = by or classes(policy)
+    marks = {k: int(counts.get(k, 0)) for k in by.keys}
     marks.update({s: int(n) for s, n in counts.items() if s not in marks})  # retired codes stay visible
-    s = shares(policy, marks)
+    s = shares(policy, marks, by)
     return {**key, "sessions": sessions, "marks": marks, "total": s["total"],
             "attendance_rate": s["attendance_rate"], "excused_share": s["excused_share"],
             "made_up_share": s["made_up_share"]}

@@ -1,9 +1,11 @@
 """Tables of the reports service (schema `reports`): read models only, each fed by other services' events
 (ARCHITECTURE.md: reports owns no fact; it never reads another service's tables).
 
-`tally` is the report's hot path: the number of marks of each status per session, kept by the
-`marks.recorded` handler as marks change, so the attendance report sums a few rows per session instead of
-counting millions of marks.
+`tally` holds the number of marks of each status per session, kept by the `marks.recorded` handler as marks
+change. The attendance report's hot path is one step further: `tally_rollup` sums the tallies by the report's
+row (group × discipline × teacher) and `marked_rollup` counts the sessions with marks per row, kept in the same
+transaction as `tally` (and moved along when a session's group, discipline or teacher changes), so a faculty's
+report reads a few thousand rows instead of every session of the semester (issue 6, university scale).
 
 Every row remembers the time of the event that set it (`at`, or a field's own `*_at`) and an event older than
 that changes nothing: the handlers give the same tables whatever order the events come in, which is what lets
@@ -17,7 +19,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, Float, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -76,6 +78,8 @@ class Session(Base):
         Index("session_discipline", "discipline", "starts_at"),
         Index("session_starts", "starts_at"),
         Index("session_term_teacher", "term", "teacher"),
+        # the few sessions without marks that already started, for the report's `sessions`
+        Index("session_unmarked", "starts_at", postgresql_where=text("NOT marked")),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     term: Mapped[str | None] = mapped_column(String(64))
@@ -92,6 +96,8 @@ class Session(Base):
     topic: Mapped[str | None] = mapped_column(Text)
     work_kind: Mapped[str | None] = mapped_column(String(64))
     topic_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # has at least one mark: counted in `marked_rollup`; the report counts the other sessions once they started
+    marked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class Mark(Base):
@@ -112,6 +118,43 @@ class Tally(Base):
     session: Mapped[int] = mapped_column(Integer, primary_key=True)
     status: Mapped[str] = mapped_column(String(32), primary_key=True)
     n: Mapped[int] = mapped_column(Integer)
+
+
+class TallyRollup(Base):
+    """Marks per group × discipline × teacher (the attendance report's row) and status: the sum of `tally` over
+    the row's sessions, moved by the same handler in the same transaction (reports/service.py `_roll`)."""
+
+    __tablename__ = "tally_rollup"
+    group: Mapped[str] = mapped_column(String(64), primary_key=True)
+    discipline: Mapped[str] = mapped_column(String(64), primary_key=True)
+    teacher: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+class MarkedRollup(Base):
+    """Sessions with at least one mark (`session.marked`) per group × discipline × teacher."""
+
+    __tablename__ = "marked_rollup"
+    group: Mapped[str] = mapped_column(String(64), primary_key=True)
+    discipline: Mapped[str] = mapped_column(String(64), primary_key=True)
+    teacher: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sessions: Mapped[int] = mapped_column(Integer)
+
+
+# Both rollups from `tally` and `session` at once, as the handlers would have kept them: for a bulk load that
+# fills `mark` and `tally` without the handlers (bench/reports). The migration that added them keeps its own copy.
+ROLLUP_REFILL = """
+UPDATE reports.session s SET marked = EXISTS (SELECT 1 FROM reports.tally t WHERE t.session = s.id AND t.n > 0)
+ WHERE marked IS DISTINCT FROM EXISTS (SELECT 1 FROM reports.tally t WHERE t.session = s.id AND t.n > 0);
+DELETE FROM reports.tally_rollup;
+INSERT INTO reports.tally_rollup ("group", discipline, teacher, status, n)
+  SELECT s."group", s.discipline, s.teacher, t.status, sum(t.n)
+    FROM reports.tally t JOIN reports.session s ON s.id = t.session GROUP BY 1, 2, 3, 4;
+DELETE FROM reports.marked_rollup;
+INSERT INTO reports.marked_rollup ("group", discipline, teacher, sessions)
+  SELECT "group", discipline, teacher, count(*) FROM reports.session WHERE marked GROUP BY 1, 2, 3;
+"""
 
 
 class Statement(Base):
@@ -198,5 +241,5 @@ class ScheduledReport(Base):
 
 
 # the read models: what a rebuild empties and fills again from the events
-TABLES = ["org_unit", "person", "discipline", "session", "mark", "tally", "statement", "assessment", "grade",
-          "student_case"]
+TABLES = ["org_unit", "person", "discipline", "session", "mark", "tally", "tally_rollup", "marked_rollup",
+          "statement", "assessment", "grade", "student_case"]

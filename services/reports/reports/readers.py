@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Text, exists, func, select, text
-from sqlalchemy.dialects.postgresql import array
+from sqlalchemy import Text, any_, bindparam, exists, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.orm import Session as DbSession
 
 from kernel.policy import Policy
@@ -21,8 +21,10 @@ def names(s: DbSession, people: Iterable[str], disciplines: Iterable[str] = ()) 
     """Full names by person code, discipline names under `discipline:<code>`."""
     out: dict[str, str] = {}
     codes = sorted({c for c in people if c})
-    if codes:
-        out.update(dict(s.execute(select(Person.code, Person.full_name).where(Person.code.in_(codes))).all()))
+    if codes:  # one array parameter: a faculty's report names some 1,600 teachers
+        out.update(dict(s.execute(select(Person.code, Person.full_name)
+                                  .where(Person.code == any_(bindparam("codes", codes, type_=ARRAY(Text)))))
+                        .tuples().all()))
     dcodes = sorted({c for c in disciplines if c})
     if dcodes:
         out.update({f"discipline:{c}": n for c, n in s.execute(

@@ -31,12 +31,14 @@ from reports.models import (
     Discipline,
     Grade,
     Mark,
+    MarkedRollup,
     OrgUnit,
     Person,
     ScheduledReport,
     Session,
     Statement,
     Tally,
+    TallyRollup,
 )
 
 log = logging.getLogger("reports")
@@ -87,7 +89,7 @@ class ReportsService(ServiceBase):
     db = Database()
     domain_gauges = (  # kernel/metrics.py; marks as the report's read model counts them
         DomainGauge("ejournal_marks", "Attendance marks by status",
-                    "SELECT status, sum(n) FROM reports.tally GROUP BY status", ("status",)),
+                    "SELECT status, sum(n) FROM reports.tally_rollup GROUP BY status", ("status",)),
     )
 
     # -- read models: identity ---------------------------------------------------------------------------------
@@ -124,16 +126,48 @@ class ReportsService(ServiceBase):
 
     # -- read models: attendance -------------------------------------------------------------------------------
     def _upsert_session(self, p: dict[str, Any], session_id: Any, at: datetime) -> None:
-        """The session's timetable fields, newest by the event's time; the upsert locks the row either way, so
-        two events of one session apply one after the other."""
-        stmt = insert(Session).values(id=int(session_id), term=p.get("term"), group=p["group"],
-                                      subgroup=p.get("subgroup"), discipline=p["discipline"], teacher=p["teacher"],
-                                      kind=p.get("kind"), starts_at=_instant(p["starts_at"]), scheduled_at=at)
-        self.db.execute(stmt.on_conflict_do_update(
-            index_elements=["id"],
-            set_={k: stmt.excluded[k] for k in ("term", "group", "subgroup", "discipline", "teacher", "kind",
-                                                "starts_at", "scheduled_at")},
-            where=or_(Session.scheduled_at.is_(None), Session.scheduled_at <= stmt.excluded.scheduled_at)))
+        """The session's timetable fields, newest by the event's time. The row is locked either way, so two
+        events of one session apply one after the other; when a newer event moves the session to another group,
+        discipline or teacher, its counts move with it in the rollups."""
+        sid = int(session_id)
+        values = {"term": p.get("term"), "group": p["group"], "subgroup": p.get("subgroup"),
+                  "discipline": p["discipline"], "teacher": p["teacher"], "kind": p.get("kind"),
+                  "starts_at": _instant(p["starts_at"]), "scheduled_at": at}
+        s = self.db.session
+        if s.execute(insert(Session).values(id=sid, **values).on_conflict_do_nothing(index_elements=["id"])
+                     .returning(Session.id)).first() is not None:
+            return  # new: no marks to move yet
+        old = s.execute(select(Session.group, Session.discipline, Session.teacher, Session.scheduled_at,
+                               Session.marked).where(Session.id == sid).with_for_update()).one()
+        if not domain.newer(old.scheduled_at, at):
+            return  # an older state arriving late changes nothing
+        s.execute(update(Session).where(Session.id == sid).values(**values))
+        before, after = (old.group, old.discipline, old.teacher), (p["group"], p["discipline"], p["teacher"])
+        if before != after:
+            counts = dict(s.execute(select(Tally.status, Tally.n).where(Tally.session == sid, Tally.n != 0))
+                          .tuples().all())
+            self._roll({before: {k: -n for k, n in counts.items()}, after: counts},
+                       {before: -1, after: 1} if old.marked else {})
+
+    def _roll(self, marks: dict[tuple[str, str, str], dict[str, int]],
+              sessions: dict[tuple[str, str, str], int]) -> None:
+        """Move the rollups of report rows (group, discipline, teacher) by the given marks per status and marked
+        sessions, in the transaction that moved `tally` and `session.marked`. Rows in key order: two handlers
+        moving the same rows lock them in the same order."""
+        rows = [{"group": k[0], "discipline": k[1], "teacher": k[2], "status": st, "n": n}
+                for k in sorted(marks) for st, n in sorted(marks[k].items()) if n]
+        if rows:
+            stmt = insert(TallyRollup).values(rows)
+            self.db.execute(stmt.on_conflict_do_update(
+                index_elements=["group", "discipline", "teacher", "status"],
+                set_={"n": TallyRollup.n + stmt.excluded.n}))
+        held = [{"group": k[0], "discipline": k[1], "teacher": k[2], "sessions": n}
+                for k, n in sorted(sessions.items()) if n]
+        if held:
+            stmt = insert(MarkedRollup).values(held)
+            self.db.execute(stmt.on_conflict_do_update(
+                index_elements=["group", "discipline", "teacher"],
+                set_={"sessions": MarkedRollup.sessions + stmt.excluded.sessions}))
 
     @handles("attendance", "session.scheduled")
     def on_session_scheduled(self, event: Envelope) -> None:
@@ -141,14 +175,16 @@ class ReportsService(ServiceBase):
 
     @handles("attendance", "marks.recorded")
     def on_marks_recorded(self, event: Envelope) -> None:
-        """Marks and the per-session tally move together; a mark set by a newer event is not overwritten by an
-        older one. The session's first entry and its lateness are kept as attendance flagged them."""
+        """Marks, the per-session tally and the report's rollups move together; a mark set by a newer event is not
+        overwritten by an older one. The session's first entry and its lateness are kept as attendance flagged
+        them."""
         p = event.payload
         sid = int(p["session"])
         at = _occurred(event)
         self._upsert_session(p, sid, at)
         s = self.db.session
-        row = s.execute(select(Session.first_entry_at, Session.late).where(Session.id == sid)).one()
+        row = s.execute(select(Session.first_entry_at, Session.late, Session.group, Session.discipline,
+                               Session.teacher, Session.marked).where(Session.id == sid)).one()
         entry = domain.merge_entry(domain.Entry(row.first_entry_at, row.late), _instant(p.get("first_entry_at")),
                                    p.get("late"))
         if entry != domain.Entry(row.first_entry_at, row.late):
@@ -160,10 +196,12 @@ class ReportsService(ServiceBase):
         stored = {m.student: m for m in s.scalars(select(Mark).where(Mark.session == sid,
                                                                      Mark.student.in_(list(latest))))}
         delta: dict[str, int] = {}
+        first = False  # the session's first mark: it joins the marked sessions
         for student, status in latest.items():
             mark = stored.get(student)
             if mark is None:
                 s.add(Mark(session=sid, student=student, status=status, at=at))
+                first = not row.marked
             elif not domain.newer(mark.at, at):
                 continue
             else:
@@ -179,6 +217,10 @@ class ReportsService(ServiceBase):
             stmt = insert(Tally).values(changed)
             s.execute(stmt.on_conflict_do_update(index_elements=["session", "status"],
                                                  set_={"n": Tally.n + stmt.excluded.n}))
+        if first:
+            s.execute(update(Session).where(Session.id == sid).values(marked=True))
+        key = (row.group, row.discipline, row.teacher)
+        self._roll({key: {k: n for k, n in delta.items() if n}}, {key: 1} if first else {})
 
     @handles("attendance", "topic.recorded")
     def on_topic_recorded(self, event: Envelope) -> None:
@@ -351,42 +393,61 @@ class ReportsService(ServiceBase):
         return render.render_table(doc, fmt, f"attendance-{self.db.now().astimezone(pol.tz):%Y-%m-%d}")
 
     def _attendance(self, pol: Policy, filters: domain.Filters) -> dict[str, Any]:
-        where, params = ["TRUE"], {}
+        """Without dates the counts come from the rollups by report row (a few rows per row of the report); with
+        dates from the per-session tally of the sessions inside them. Both give the same numbers for the same
+        sessions: the rollups are the tallies summed by group × discipline × teacher."""
+        s = self.db.session
+        params: dict[str, Any] = {"now": self.db.now()}
+        where = []
         for name in ("group", "discipline", "teacher"):
             if getattr(filters, name):
-                where.append(f's."{name}" = :{name}')
+                where.append(f'"{name}" = :{name}')
                 params[name] = getattr(filters, name)
         if filters.faculty:
-            where.append('s."group" IN (SELECT g.code FROM reports.org_unit g JOIN reports.org_unit d'
+            where.append('"group" IN (SELECT g.code FROM reports.org_unit g JOIN reports.org_unit d'
                          " ON d.code = g.parent WHERE g.kind = 'group' AND d.parent = :faculty)")
             params["faculty"] = filters.faculty
-        if filters.date_from:
-            where.append("s.starts_at >= :start")
-            params["start"] = datetime.combine(filters.date_from, time(), pol.tz)
-        if filters.date_to:
-            where.append("s.starts_at < :end")
-            params["end"] = datetime.combine(filters.date_to + timedelta(days=1), time(), pol.tz)
-        cond = " AND ".join(where)
-        s = self.db.session
         counts: dict[tuple[str, str, str], dict[str, int]] = {}
-        for g, d, t, status, n in s.execute(text(
-                f'SELECT s."group", s.discipline, s.teacher, t.status, sum(t.n)::bigint'
-                f" FROM reports.session s JOIN reports.tally t ON t.session = s.id WHERE {cond}"
-                f" GROUP BY 1, 2, 3, 4 HAVING sum(t.n) <> 0"), params):
-            counts.setdefault((g, d, t), {})[status] = int(n)
-        params["now"] = self.db.now()
         held: dict[tuple[str, str, str], int] = {}
-        for g, d, t, n in s.execute(text(  # a session counts once it started or has marks
-                f'SELECT s."group", s.discipline, s.teacher, count(*) FROM reports.session s WHERE {cond}'
-                f" AND (s.starts_at <= :now OR EXISTS (SELECT 1 FROM reports.tally t"
-                f" WHERE t.session = s.id AND t.n > 0)) GROUP BY 1, 2, 3"), params):
-            held[(g, d, t)] = int(n)
+        if filters.date_from is None and filters.date_to is None:
+            # one round trip: marks per status, then (status NULL) the marked sessions from the rollup and the
+            # unmarked ones that started (a session counts once it started or has marks)
+            cond = " AND ".join(where) or "TRUE"
+            for g, d, t, status, n in s.execute(text(
+                    f'SELECT "group", discipline, teacher, status, n FROM reports.tally_rollup'
+                    f" WHERE {cond} AND n <> 0"
+                    f' UNION ALL SELECT "group", discipline, teacher, NULL, sessions FROM reports.marked_rollup'
+                    f" WHERE {cond} AND sessions <> 0"
+                    f' UNION ALL SELECT "group", discipline, teacher, NULL, count(*) FROM reports.session'
+                    f" WHERE {cond} AND NOT marked AND starts_at <= :now GROUP BY 1, 2, 3"), params):
+                if status is None:
+                    held[(g, d, t)] = held.get((g, d, t), 0) + int(n)
+                else:
+                    counts.setdefault((g, d, t), {})[status] = int(n)
+        else:
+            if filters.date_from:
+                where.append("starts_at >= :start")
+                params["start"] = datetime.combine(filters.date_from, time(), pol.tz)
+            if filters.date_to:
+                where.append("starts_at < :end")
+                params["end"] = datetime.combine(filters.date_to + timedelta(days=1), time(), pol.tz)
+            cond = " AND ".join(where)
+            for g, d, t, status, n in s.execute(text(
+                    f'SELECT s."group", s.discipline, s.teacher, t.status, sum(t.n)::bigint FROM'
+                    f" (SELECT * FROM reports.session WHERE {cond}) s JOIN reports.tally t ON t.session = s.id"
+                    f" GROUP BY 1, 2, 3, 4 HAVING sum(t.n) <> 0"), params):
+                counts.setdefault((g, d, t), {})[status] = int(n)
+            for g, d, t, n in s.execute(text(
+                    f'SELECT "group", discipline, teacher, count(*) FROM reports.session'
+                    f" WHERE {cond} AND (marked OR starts_at <= :now) GROUP BY 1, 2, 3"), params):
+                held[(g, d, t)] = int(n)
         keys = sorted(set(counts) | set(held))
         names = self._names((k[2] for k in keys), (k[1] for k in keys))
+        by = domain.classes(pol)
         rows = [domain.report_row(pol, {"group": g, "discipline": d, "teacher": t,
                                         "discipline_name": names.get(f"discipline:{d}"),
                                         "teacher_name": names.get(t)},
-                                  held.get((g, d, t), 0), counts.get((g, d, t), {}))
+                                  held.get((g, d, t), 0), counts.get((g, d, t), {}), by)
                 for g, d, t in keys]
         return {"filters": filters.wire(), "rows": rows, "totals": domain.totals(pol, rows)}
 
