@@ -38,9 +38,10 @@ class Stack:
     """A stack of the benchmark's own (state directory, database, vhost and port named after it), started with
     deploy/up and purged with deploy/down, so a run never touches anybody's data and leaves nothing behind."""
 
-    def __init__(self, name: str, port: int, simulation: bool = False):
+    def __init__(self, name: str, port: int, simulation: bool = False, env: dict[str, str] | None = None):
         self.name, self.port, self.simulation = name, port, simulation
-        self.env = {**os.environ, "EJOURNAL_STATE_DIR": str(ROOT / ".run" / name), "EJOURNAL_DB_NAME": name,
+        self.env = {**os.environ, **(env or {}), "EJOURNAL_STATE_DIR": str(ROOT / ".run" / name),
+                    "EJOURNAL_DB_NAME": name,
                     "EJOURNAL_AMQP_VHOST": name, "EJOURNAL_PORT": str(port),
                     "EJOURNAL_ADMIN_PASSWORD": ADMIN_PASSWORD,
                     "EJOURNAL_AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{name}"}
