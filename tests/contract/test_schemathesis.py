@@ -84,7 +84,7 @@ def fuzzer(stack) -> dict[str, str]:
 
 def test_the_served_document_is_the_route_table(stack):
     """Every route of the table is in the served document, with the schema of its answer (or the media type of the
-    document it answers) and of its body, if it takes one."""
+    document it answers) and of its body or file, if it takes one."""
     served = stack.api("GET", "/api/v1/openapi.json")
     assert served.status_code == 200
     doc = served.json()
@@ -94,7 +94,10 @@ def test_the_served_document_is_the_route_table(stack):
     for r in ROUTES:
         op = operations[(r.method, re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", r.path))]
         assert op["responses"][str(r.status)].get("content"), f"{r.method} {r.path}: no answer documented"
-        assert (r.body is None) == ("requestBody" not in op), f"{r.method} {r.path}: body not documented"
+        takes = r.body is not None or bool(r.uploads)  # a JSON body, or a file (the portal imports)
+        assert takes == ("requestBody" in op), f"{r.method} {r.path}: body not documented"
+        if r.uploads:
+            assert set(r.uploads) <= set(op["requestBody"]["content"]), f"{r.method} {r.path}: file types"
 
 
 @schema.parametrize()

@@ -58,6 +58,7 @@ def minutes(start: str, k: int) -> str:
 @pytest.fixture(scope="module")
 def world(stack):
     rounds = len(faults())
+    stack.set_clock(at("06:00"))  # events are ordered by the time they occurred: load the day before its marks
     admin = stack.admin()
     groups = ("FL-1", "FL-2")
     contingent = {
