@@ -679,7 +679,9 @@ class ReportsService(ServiceBase):
         for report, cadence, scope_kind in domain.schedule(pol):
             period = domain.last_finished(cadence, today)
             for scope in readers.units(s, scope_kind):
-                if not s.execute(text("SELECT pg_try_advisory_xact_lock(hashtext('reports.schedule'))")).scalar():
+                # one generator at a time; none while `reports.rebuild` refills the read models it reads
+                if not s.execute(text("SELECT pg_try_advisory_xact_lock(hashtext('reports.schedule')) AND "
+                                      "pg_try_advisory_xact_lock_shared(hashtext('reports.rebuild'))")).scalar():
                     uow.rollback()
                     return made
                 done = s.scalars(select(ScheduledReport.id).where(
