@@ -31,10 +31,10 @@ import time
 from typing import Any
 
 import pika
-from pika.exceptions import AMQPError
 from prometheus_client import Counter, Gauge, start_http_server
 
 from kernel import logs
+from kernel.brokerloop import BrokerLoop
 from kernel.config import settings
 from kernel.consumer import DEAD_LETTER_QUEUE
 from kernel.events import Envelope, MalformedEvent, exchange_name
@@ -60,50 +60,17 @@ def bindings() -> list[tuple[str, str]]:
     return [(exchange_name(t.source), t.type) for t in TRANSLATIONS]
 
 
-class Feed:
+class Feed(BrokerLoop):
+    name = "feed"
+
     def __init__(self, *, prefetch: int = 200, idle_wait: float = 1.0):
+        super().__init__(log, FAILED.labels("broker"))
         self.prefetch = prefetch
         self.idle_wait = idle_wait
         self.measure_every = 5.0
-        self.running = True
-        self.amqp: pika.BlockingConnection | None = None
-        self.channel: Any = None
 
-    def connect(self) -> None:
-        if self.amqp is not None and self.amqp.is_open:
-            return
-        params = pika.URLParameters(settings().amqp_uri)
-        params.heartbeat = 30
-        params.blocked_connection_timeout = 30
-        params.socket_timeout = 10
-        self.amqp = pika.BlockingConnection(params)
-        self.channel = self.amqp.channel()
-        self.channel.confirm_delivery()  # every basic_publish returns once the broker has confirmed it
-        declare(self.channel)
-        self.channel.basic_qos(prefetch_count=self.prefetch)
-
-    def close(self) -> None:
-        try:
-            if self.amqp is not None and self.amqp.is_open:
-                self.amqp.close()
-        except Exception:  # noqa: BLE001 - closing a broken connection
-            pass
-        self.amqp = self.channel = None
-
-    def run(self) -> None:
-        backoff = 0.5
-        while self.running:
-            try:
-                self.connect()
-                self.consume()
-                backoff = 0.5
-            except (AMQPError, OSError) as exc:
-                FAILED.labels("broker").inc()
-                log.warning("feed: %s: %s; retrying in %.1fs", type(exc).__name__, exc, backoff)
-                self.close()  # unacked events go back to the queue and come again
-                time.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
-        self.close()
+    def declare(self, channel: Any) -> None:
+        declare(channel)
 
     def consume(self) -> None:
         measured_at = 0.0

@@ -29,6 +29,7 @@ from sqlalchemy.orm import sessionmaker
 
 from attendance import checkins, domain
 from kernel import logs
+from kernel.brokerloop import BrokerLoop
 from kernel.commands import CHECKIN, COMMANDS_EXCHANGE
 from kernel.config import settings
 from kernel.consumer import DEAD_LETTER_QUEUE
@@ -46,58 +47,30 @@ ERRORS = Counter("ejournal_checkin_intake_errors_total", "Batches retried (datab
 METRICS_PORT_OFFSET = 106  # beside the relays' EJOURNAL_PORT + 101..105
 
 
-class Intake:
+class Intake(BrokerLoop):
+    name = "intake"
+    retry_on = (AMQPError, SQLAlchemyError, OSError)
+
     def __init__(self, *, batch: int = 500, linger: float = 0.05):
+        super().__init__(log, ERRORS)
         self.batch = batch
         self.linger = linger
-        self.running = True
+        self.prefetch = batch * 2
         self.factory: sessionmaker | None = None
-        self.amqp: pika.BlockingConnection | None = None
-        self.channel: Any = None
 
-    def connect(self) -> None:
-        cfg = settings()
+    def prepare(self) -> None:
         if self.factory is None:
-            engine = make_engine(cfg.service_url("attendance"), pool_size=1)
+            engine = make_engine(settings().service_url("attendance"), pool_size=1)
             with engine.connect() as conn:  # fail here, not at the first check-in; the pool keeps it open
                 conn.execute(text("SELECT 1"))
             self.factory = sessionmaker(bind=engine, expire_on_commit=False)
-        if self.amqp is None or self.amqp.is_closed:
-            params = pika.URLParameters(cfg.amqp_uri)
-            params.heartbeat = 30
-            params.blocked_connection_timeout = 30
-            params.socket_timeout = 10
-            self.amqp = pika.BlockingConnection(params)
-            self.channel = self.amqp.channel()
-            self.channel.confirm_delivery()  # for parking a bad message: it must be stored before it is acked
-            self.channel.exchange_declare(COMMANDS_EXCHANGE, exchange_type="direct", durable=True)
-            self.channel.queue_declare(CHECKIN.queue, durable=True)
-            self.channel.queue_bind(CHECKIN.queue, COMMANDS_EXCHANGE, routing_key=CHECKIN.routing_key)
-            self.channel.queue_declare(DEAD_LETTER_QUEUE, durable=True)
-            self.channel.basic_qos(prefetch_count=self.batch * 2)
 
-    def close(self) -> None:
-        try:
-            if self.amqp is not None and self.amqp.is_open:
-                self.amqp.close()
-        except Exception:  # noqa: BLE001 - closing a broken connection
-            pass
-        self.amqp = self.channel = None
-
-    def run(self) -> None:
-        backoff = 0.5
-        while self.running:
-            try:
-                self.connect()
-                self.consume()
-                backoff = 0.5
-            except (AMQPError, SQLAlchemyError, OSError) as exc:
-                ERRORS.inc()
-                log.warning("intake: %s: %s; retrying in %.1fs", type(exc).__name__, exc, backoff)
-                self.close()  # unacked messages go back to the queue and come again
-                time.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
-        self.close()
+    def declare(self, channel: Any) -> None:
+        # confirms (the loop's channel) matter here for parking a bad message: it is stored before it is acked
+        channel.exchange_declare(COMMANDS_EXCHANGE, exchange_type="direct", durable=True)
+        channel.queue_declare(CHECKIN.queue, durable=True)
+        channel.queue_bind(CHECKIN.queue, COMMANDS_EXCHANGE, routing_key=CHECKIN.routing_key)
+        channel.queue_declare(DEAD_LETTER_QUEUE, durable=True)
 
     def consume(self) -> None:
         pending: list[tuple[int, bytes]] = []
