@@ -14,10 +14,24 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from common import PASSWORD, ROOT, Client, admin_token, bare_round_trip, check, drive, login_all, wait_quiet
+from common import (
+    PASSWORD,
+    ROOT,
+    Client,
+    admin_token,
+    bare_round_trip,
+    check,
+    drive,
+    login_all,
+    pids_of,
+    process_cpu,
+    wait_quiet,
+)
 
 # the sessions start a few minutes from now, in real time: the stack runs without the simulation clock, as in
 # production, and the check-in window (oshtu: from 10 minutes before the start) is open for the burst
@@ -119,17 +133,27 @@ def profile(out_dir: str | None, names: list[str], seconds: float) -> list[subpr
     return procs
 
 
+def profile_summary(out_dir: str, top: int = 30) -> None:
+    """DIR/summary.txt: per process, the frames its samples were most often inside (share of its samples)."""
+    lines = []
+    for path in sorted(Path(out_dir).glob("*.txt")):
+        if path.name == "summary.txt":
+            continue
+        total, inside = 0, Counter()
+        for row in path.read_text().splitlines():
+            stack, _, count = row.rpartition(" ")
+            if not count.isdigit():
+                continue
+            total += int(count)
+            for frame in set(stack.split(";")):
+                inside[frame] += int(count)
+        lines.append(f"== {path.stem}: {total} samples")
+        lines += [f"{n / total:6.1%}  {frame}" for frame, n in inside.most_common(top)]
+    Path(out_dir, "summary.txt").write_text("\n".join(lines) + "\n")
+
+
 def cpu_seconds() -> dict[str, float]:
     """CPU seconds used so far by each of the stack's processes, PostgreSQL, RabbitMQ and this client."""
-    tick = os.sysconf("SC_CLK_TCK")
-
-    def of(pid: str) -> float:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / tick
-        except (OSError, IndexError, ValueError):
-            return 0.0
-
     out: dict[str, float] = {}
     status = subprocess.run([str(ROOT / "deploy" / "ctl"), "status", "--json"], capture_output=True, text=True)
     for line in status.stdout.splitlines():  # one JSON object per process
@@ -138,18 +162,22 @@ def cpu_seconds() -> dict[str, float]:
         except ValueError:
             continue
         if isinstance(proc, dict) and proc.get("pid"):
-            out[str(proc["name"])] = of(str(proc["pid"]))
+            out[str(proc["name"])] = process_cpu(proc["pid"])
     for name, pattern in (("postgresql", "postgres"), ("rabbitmq", "beam.smp")):
-        pids = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
-        out[name] = sum(of(pid) for pid in pids)
+        out[name] = process_cpu(*pids_of(pattern))
     usage = os.times()
     out["bench client"] = usage.user + usage.system
     return out
 
 
-def cpu_report(before: dict[str, float], after: dict[str, float], seconds: float) -> str:
+def cpu_report(before: dict[str, float], after: dict[str, float], seconds: float, n: int) -> dict[str, Any]:
+    """Each process's share of one core over `seconds`, and the stack's CPU per request (the bench client's
+    left out): on a shared machine whose speed varies from run to run, the steadier of the two figures."""
     used = sorted(((after[k] - before.get(k, 0.0), k) for k in after), reverse=True)
-    return ", ".join(f"{k} {v / seconds:.0%}" for v, k in used if v / seconds >= 0.02)
+    stack = sum(v for v, k in used if k != "bench client")
+    gateway = next((v for v, k in used if k == "gateway"), 0.0)
+    return {"shares": ", ".join(f"{k} {v / seconds:.0%}" for v, k in used if v / seconds >= 0.02),
+            "cpu_ms": stack / n * 1000, "gateway_cpu_ms": gateway / n * 1000}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--order", choices=("grouped", "mixed"), default="grouped",
                         help="grouped: a group's students scan together (one session at a time takes the load); "
                              "mixed: every session's students at once, as at the start of a pair")
-    parser.add_argument("--profile", metavar="DIR", help="py-spy the attendance service and gateway during the burst")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="py-spy the stack's processes during the burst (DIR/summary.txt sums them up)")
     parser.add_argument("--prefix", default="B", help="codes of the faculty set up for the burst begin with it")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare round trip (bench/all measures it)")
     parser.add_argument("--summary", metavar="FILE", help="also write the figures as JSON (bench/all reads it)")
@@ -184,13 +213,14 @@ def main(argv: list[str] | None = None) -> int:
                 for i in range(args.students)]
     if args.order == "mixed":  # interleave the groups: student 0 of every group, then student 1, ...
         requests = [requests[i] for i in sorted(range(len(requests)), key=lambda i: (i % args.per_group, i))]
-    spies = profile(args.profile, ["attendance", "gateway", "relay-attendance"], max(5.0, args.students / 60))
+    spies = profile(args.profile, ["gateway", "intake-attendance", "attendance", "relay-attendance", "reports",
+                                   "makeup", "grading", "feed-public"], max(5.0, args.students / 60))
     print(f"  waited {wait_quiet():.1f} s for the stack to apply the set-up's events")
     cpu_before = cpu_seconds()
     served_before = server_time(c)
     burst = drive(c, requests, args.concurrency)
     served = [a - b for a, b in zip(server_time(c), served_before, strict=True)]
-    cpu_burst = cpu_report(cpu_before, cpu_seconds(), burst["elapsed"])
+    cpu_burst = cpu_report(cpu_before, cpu_seconds(), burst["elapsed"], len(requests))
 
     def journal() -> tuple[int, int]:
         """(students marked present, duplicated marks) over every session, as the teachers see them."""
@@ -208,9 +238,13 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(0.05)
     recorded_after = time.perf_counter() - burst["ended"]
     backlog, drained = drain_time(c)
+    cpu_before = cpu_seconds()
     repeat = drive(c, requests, args.concurrency)
+    cpu_repeat = cpu_report(cpu_before, cpu_seconds(), repeat["elapsed"], len(requests))
     for spy in spies:
         spy.wait()
+    if spies:
+        profile_summary(args.profile)
     present, duplicated = journal()
     answered_ok = burst["statuses"].get(200, 0)
     lost = answered_ok - present if answered_ok >= present else 0
@@ -220,12 +254,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"check-in burst: {args.students} students, {len(groups)} sessions ({args.order}), "
           f"{args.concurrency} concurrent clients, "
           f"{os.cpu_count()} cores (client and server share them)")
-    print(f"{'':32} {'requests':>9} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8}  answers")
+    print(f"{'':32} {'requests':>9} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>7}  answers")
+    burst["cpu_ms"], repeat["cpu_ms"] = cpu_burst["cpu_ms"], cpu_repeat["cpu_ms"]
     for name, r in (("check-ins (first scan)", burst), ("check-ins (repeat scan, no-op)", repeat),
                     ("bare nameko HTTP->RPC round trip", bare)):
         if r is None:
             continue
-        print(f"{name:32} {r['n']:>9} {r['rate']:>8.0f} {r['p50']:>8.1f} {r['p99']:>8.1f}  {r['statuses']}")
+        print(f"{name:32} {r['n']:>9} {r['rate']:>8.0f} {r['p50']:>8.1f} {r['p99']:>8.1f} {r['cpu_ms']:>7.2f}"
+              f"  {r['statuses']}")
+    print("  (CPU ms: the stack's CPU time per request, all processes and the broker and database, client not"
+          " counted; the bare round trip's: its process and the broker's)")
     print(f"marks present {present} of {args.students} students; answered 200: {answered_ok}; "
           f"lost {lost}; duplicated {duplicated}")
     print(f"every check-in in the journal {recorded_after:.2f} s after the last answer "
@@ -234,14 +272,16 @@ def main(argv: list[str] | None = None) -> int:
           + (f"all published {drained:.1f} s later" if drained is not None else "not drained within 60 s"))
     if served[0]:
         print(f"time inside the gateway per first scan (its /metrics): {served[1] / served[0] * 1000:.1f} ms mean")
-    print(f"CPU during the first scans (share of one core): {cpu_burst}")
+    print(f"CPU during the first scans (share of one core): {cpu_burst['shares']}; "
+          f"the gateway's per check-in: {cpu_burst['gateway_cpu_ms']:.2f} ms")
     print("goal (issue 3): >= 500 check-ins/s sustained, p99 < 300 ms, zero lost")
     if args.summary:
         Path(args.summary).write_text(json.dumps({
             "students": args.students, "sessions": len(groups), "concurrency": args.concurrency,
             "burst": burst, "repeat": repeat, "bare": bare, "present": present, "answered_ok": answered_ok,
             "lost": lost, "duplicated": duplicated, "recorded_after": recorded_after,
-            "backlog": backlog, "drained": drained, "cpu": cpu_burst}))
+            "backlog": backlog, "drained": drained, "cpu": cpu_burst["shares"],
+            "cpu_ms": cpu_burst["cpu_ms"]}))
     return 0
 
 

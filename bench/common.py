@@ -236,6 +236,22 @@ def wait_quiet(limit: float = 120.0) -> float:
 # ------------------------------------------------------------------------------------------------ limits
 
 
+def process_cpu(*pids: int | str) -> float:
+    """CPU seconds (user and system) the processes have used so far; 0 for one that is gone."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def pids_of(pattern: str) -> list[str]:
+    return subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+
+
 def bare_round_trip(n: int, concurrency: int) -> dict:
     """A bare nameko HTTP entrypoint making one RPC to a bare nameko service (bench/bare_service.py), no
     database, no validation, no authentication, driven as the API is: the floor of any HTTP->RPC route."""
@@ -255,7 +271,10 @@ def bare_round_trip(n: int, concurrency: int) -> dict:
             except OSError:
                 pass
             time.sleep(0.2)
-        return drive(c, [("POST", "/rt", b'{"token":"x"}', None)] * n, concurrency)
+        before = process_cpu(proc.pid) + process_cpu(*pids_of("beam.smp"))
+        result = drive(c, [("POST", "/rt", b'{"token":"x"}', None)] * n, concurrency)
+        used = process_cpu(proc.pid) + process_cpu(*pids_of("beam.smp")) - before
+        return {**result, "cpu_ms": used / n * 1000}  # the bare services' and the broker's, per round trip
     finally:
         proc.terminate()
         proc.wait(10)

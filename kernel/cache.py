@@ -8,6 +8,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from eventlet.event import Event
 from nameko.extensions import DependencyProvider
 
 MISSING = object()
@@ -18,6 +19,7 @@ class TtlCache:
         self.ttl = ttl
         self.limit = limit
         self.items: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self.loading: dict[Hashable, Event] = {}  # keys a greenthread is loading now
 
     def peek(self, key: Hashable, default: Any = None) -> Any:
         found = self.items.get(key)
@@ -33,12 +35,25 @@ class TtlCache:
         return value
 
     def get(self, key: Hashable, load: Callable[[], Any]) -> Any:
-        """The remembered value, else `load()`'s, remembered unless None (what is not there yet may come)."""
+        """The remembered value, else `load()`'s, remembered unless None (what is not there yet may come).
+        One load per key at a time: greenthreads that miss while it runs wait for its value (a burst on a cold
+        key, such as a group's students scanning one session's code together, costs one query, not one each);
+        should the load fail, they try again, one of them loading."""
         value = self.peek(key, MISSING)
         if value is not MISSING:
             return value
-        value = load()
-        return value if value is None else self.put(key, value)
+        running = self.loading.get(key)
+        if running is not None:
+            value = running.wait()
+            return self.get(key, load) if value is MISSING else value
+        self.loading[key] = done = Event()
+        value = MISSING
+        try:
+            value = load()
+            return value if value is None else self.put(key, value)
+        finally:
+            del self.loading[key]
+            done.send(value)
 
     def __contains__(self, key: Hashable) -> bool:
         return self.peek(key, MISSING) is not MISSING

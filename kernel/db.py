@@ -55,6 +55,9 @@ def make_psycopg2_green() -> None:
 IDLE_PING_S = 2.0  # a pooled connection idle longer than this is pinged before use
 
 
+DB_POOL_LIMIT = 10
+
+
 def make_engine(url: str, pool_size: int = 5) -> Engine:
     engine = create_engine(
         url,
@@ -205,8 +208,10 @@ class Database(DependencyProvider):
     def setup(self) -> None:
         self.service = self.service or self.container.service_name
         make_psycopg2_green()
+        # a connection per worker, up to DB_POOL_LIMIT: a service with many workers for work that waits on the
+        # broker, not the database (the gateway's check-ins), does not hold a connection for each of them
         workers = int(self.container.config.get("max_workers", 10))
-        self.engine = make_engine(settings().service_url(self.service), pool_size=workers)
+        self.engine = make_engine(settings().service_url(self.service), pool_size=min(workers, DB_POOL_LIMIT))
         self.factory = sessionmaker(bind=self.engine, expire_on_commit=False)
 
     def get_dependency(self, worker_ctx: Any) -> UnitOfWork:

@@ -231,7 +231,8 @@ class AttendanceRoutes:
 
     # -- QR check-in ---------------------------------------------------------------------------------
     def _code(self, request: Request, caller: Any, session_id: int) -> dict[str, Any]:
-        self.writable_session(caller, session_id)
+        s, _ = self.writable_session(caller, session_id)
+        self.checkin_facts.put(session_id, self.facts_of(s))  # the scans of this code find the session here
         policy = load_preset(settings().preset)
         if not policy.checkin.enabled:
             raise Forbidden("QR check-in is not used at this institution")
@@ -289,8 +290,11 @@ class AttendanceRoutes:
 
     def session_facts(self, session_id: int) -> Any:
         row = self.db.session.get(Session, session_id)
-        return None if row is None else SimpleNamespace(group=row.group, subgroup=row.subgroup,
-                                                        starts_at=row.starts_at)
+        return None if row is None else self.facts_of(row)
+
+    @staticmethod
+    def facts_of(row: Session) -> Any:
+        return SimpleNamespace(group=row.group, subgroup=row.subgroup, starts_at=row.starts_at)
 
     @http("GET", "/checkin")
     def checkin_page(self, request: Request) -> Response:

@@ -606,10 +606,10 @@ class GradingService(ServiceBase):
         session = int(p["session"])
         last = {c["student"]: c.get("new") for c in p.get("changes") or []}  # one statement for the whole event
         rows = [{"session": session, "student": k, "status": v} for k, v in last.items() if v is not None]
-        if rows:
-            stmt = pg_insert(Mark).values(rows)
+        if rows:  # one statement, compiled once per process, whatever the number of rows (executemany)
+            stmt = pg_insert(Mark)
             self.db.execute(stmt.on_conflict_do_update(index_elements=[Mark.session, Mark.student],
-                                                       set_={"status": stmt.excluded.status}))
+                                                       set_={"status": stmt.excluded.status}), rows)
         gone = [k for k, v in last.items() if v is None]
         if gone:
             self.db.execute(delete(Mark).where(Mark.session == session, Mark.student.in_(gone)))

@@ -634,11 +634,12 @@ class MakeupService(ServiceBase):
         if not last:
             return
         values = {"group": p["group"], "discipline": p["discipline"], "at": at}
-        stmt = pg_insert(Mark).values([{"session": int(p["session"]), "student": student, "status": status,
-                                        **values} for student, status in last.items()])
+        stmt = pg_insert(Mark)  # one statement, compiled once per process, whatever the number of rows
         self.db.session.execute(stmt.on_conflict_do_update(
-            index_elements=[Mark.session, Mark.student], set_={**values, "status": stmt.excluded.status},
-            where=Mark.at <= at))
+            index_elements=[Mark.session, Mark.student],
+            set_={k: getattr(stmt.excluded, k) for k in (*values, "status")}, where=Mark.at <= stmt.excluded.at),
+            [{"session": int(p["session"]), "student": student, "status": status, **values}
+             for student, status in last.items()])
 
     def _upsert_statement(self, event: Envelope) -> None:
         p = event.payload

@@ -156,18 +156,18 @@ class ReportsService(ServiceBase):
         moving the same rows lock them in the same order."""
         rows = [{"group": k[0], "discipline": k[1], "teacher": k[2], "status": st, "n": n}
                 for k in sorted(marks) for st, n in sorted(marks[k].items()) if n]
-        if rows:
-            stmt = insert(TallyRollup).values(rows)
+        if rows:  # executemany: each statement is compiled once per process, whatever the number of rows
+            stmt = insert(TallyRollup)
             self.db.execute(stmt.on_conflict_do_update(
                 index_elements=["group", "discipline", "teacher", "status"],
-                set_={"n": TallyRollup.n + stmt.excluded.n}))
+                set_={"n": TallyRollup.n + stmt.excluded.n}), rows)
         held = [{"group": k[0], "discipline": k[1], "teacher": k[2], "sessions": n}
                 for k, n in sorted(sessions.items()) if n]
         if held:
-            stmt = insert(MarkedRollup).values(held)
+            stmt = insert(MarkedRollup)
             self.db.execute(stmt.on_conflict_do_update(
                 index_elements=["group", "discipline", "teacher"],
-                set_={"sessions": MarkedRollup.sessions + stmt.excluded.sessions}))
+                set_={"sessions": MarkedRollup.sessions + stmt.excluded.sessions}), held)
 
     @handles("attendance", "session.scheduled")
     def on_session_scheduled(self, event: Envelope) -> None:
@@ -214,9 +214,9 @@ class ReportsService(ServiceBase):
         s.flush()
         changed = [{"session": sid, "status": k, "n": n} for k, n in sorted(delta.items()) if n]
         if changed:
-            stmt = insert(Tally).values(changed)
+            stmt = insert(Tally)
             s.execute(stmt.on_conflict_do_update(index_elements=["session", "status"],
-                                                 set_={"n": Tally.n + stmt.excluded.n}))
+                                                 set_={"n": Tally.n + stmt.excluded.n}), changed)
         if first:
             s.execute(update(Session).where(Session.id == sid).values(marked=True))
         key = (row.group, row.discipline, row.teacher)
