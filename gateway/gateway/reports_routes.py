@@ -10,7 +10,7 @@ from urllib.parse import quote
 from marshmallow import Schema, ValidationError
 from werkzeug.wrappers import Request, Response
 
-from gateway.http import CSV, PDF, XLSX, route
+from gateway.http import CSV, PDF, XLSX, route, schema_of
 from gateway.models import OrgUnit, Principal
 from gateway.report_schemas import (
     AtRiskQuerySchema,
@@ -48,7 +48,7 @@ def language(request: Request, default: str = "ru") -> str:
 def query(request: Request, schema: type[Schema]) -> dict[str, Any]:
     """The query parameters through a schema: a bad or unknown one is a 422 naming it, before anything is asked."""
     try:
-        return schema().load(request.args.to_dict())
+        return schema_of(schema).load(request.args.to_dict())
     except ValidationError as exc:
         flat = flatten_marshmallow(exc.messages)
         first = next(iter(flat.items()))
