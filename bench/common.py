@@ -218,15 +218,24 @@ def queues() -> list[dict[str, Any]]:
     return management(f"queues/{vhost}?columns=name,messages,consumers")
 
 
+def outbox_backlogs() -> int:
+    """Events the services have stored but their relays have not published yet, from the gateway's /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{os.environ['EJOURNAL_PORT']}/metrics", timeout=30) as answer:
+        text = answer.read().decode()
+    return sum(int(float(line.rsplit(" ", 1)[1])) for line in text.splitlines()
+               if line.startswith("ejournal_service_outbox_backlog{"))
+
+
 def wait_quiet(limit: float = 120.0) -> float:
-    """Wait until the stack has applied every event so far (the services' queues are empty three times in a
-    row), so what follows is measured alone; seconds waited."""
+    """Wait until the stack has applied every event so far (the services' queues are empty and their outboxes
+    published, three times in a row), so what follows is measured alone; seconds waited."""
     started = time.perf_counter()
     quiet = 0
     while time.perf_counter() - started < limit and quiet < 3:
         try:
             busy = sum(q.get("messages") or 0 for q in queues() if not q["name"].startswith("ejournal."))
-        except OSError:
+            busy += outbox_backlogs()
+        except (OSError, ValueError, IndexError):
             busy = 1
         quiet = quiet + 1 if busy == 0 else 0
         time.sleep(0.5)

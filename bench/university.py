@@ -124,7 +124,7 @@ def import_university(c: Client, uni: University, slice_size: int = 10000) -> di
     out["load"], _ = timed(lambda: check(*c.call("POST", "/api/v1/import/load", body, admin), "load"))
     print(f"  load: {out['load']:.1f} s", flush=True)
     # the load reaches the attendance service through identity's events: what the timetable checks against
-    out["load_applied"] = wait_quiet(600)
+    out["load_applied"] = wait_quiet(3600)  # after 31,000 accounts' events at full size: many minutes
     rows = uni.timetable_rows()
     ids: dict[str, int] = {}
 
