@@ -106,6 +106,9 @@ def arguments(argv: list[str] | None) -> tuple[argparse.Namespace, dict[str, Any
     for key in ("groups", "weeks", "mark_sessions", "checkin"):
         parser.add_argument(f"--{key.replace('_', '-')}", type=int, help=f"instead of the default {key}")
     parser.add_argument("--reports-students", type=int, help="students of bench/reports' university")
+    parser.add_argument("--note", help="a sentence on the machine or the run, printed under the load averages")
+    parser.add_argument("--render", metavar="JSON", help="measure nothing: write the table again from a run's raw "
+                        "figures (.run/bench-all.json), e.g. with a --note")
     args = parser.parse_args(argv)
     size = dict(QUICK if args.quick else FULL)
     size.update({k: getattr(args, k) for k in ("groups", "weeks", "mark_sessions", "checkin")
@@ -117,12 +120,18 @@ def arguments(argv: list[str] | None) -> tuple[argparse.Namespace, dict[str, Any
 
 def main(argv: list[str] | None = None) -> int:
     args, size = arguments(argv)
+    if args.render:
+        saved = json.loads(Path(args.render).read_text())
+        if args.note:
+            saved["machine_note"] = args.note
+        Path(args.out).write_text(render(saved))
+        return 0
     loads: dict[str, str] = {}
     started = time.perf_counter()
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     command = " ".join(["bench/all", *(sys.argv[1:] if argv is None else argv)])
     results: dict[str, Any] = {"size": size, "quick": args.quick, "when": when, "command": command,
-                               "loads": loads}
+                               "loads": loads, "machine_note": args.note}
 
     stage("stack", loads)
     stack = Stack("ejournal_bench_b_main", args.port)
@@ -325,9 +334,9 @@ def render(r: dict[str, Any]) -> str:
         f"(git {m.get('git', '?')}), {seconds(r.get('elapsed'))} in all. Each figure stands beside the limits "
         "measured in the same run on the same machine: what the same work costs without the journal around it.",
         "",
-        "**The machine was shared**: other people's tests and stacks ran on it during this run, so the figures "
-        "are lower and noisier than a quiet machine's. Load average (1, 5, 15 min) at the start of each part: "
-        f"{loads}. The maintainer reruns on a quiet machine.",
+        "Load average (1, 5, 15 min) at the start of each part, the run's own work included (a part's load lingers "
+        "in the next part's averages): "
+        f"{loads}.{' ' + r['machine_note'] if r.get('machine_note') else ''}",
         "",
         f"Machine: {m.get('cpu', '?')}, {m.get('memory', '?')} RAM, {m.get('os', '?')}; Python "
         f"{m.get('python', '?')}, PostgreSQL {m.get('postgresql', '?')}, RabbitMQ {m.get('rabbitmq', '?')}. "
@@ -336,8 +345,7 @@ def render(r: dict[str, Any]) -> str:
         *([f"**Smaller than the full run**: this run's university is {size['groups'] * size['per_group']:,} "
            f"students in {size['groups']:,} groups with a term of {size['weeks']} weeks; `bench/all` without size "
            f"options imports {FULL['groups'] * FULL['per_group']:,} students in {FULL['groups']:,} groups with a "
-           f"{FULL['weeks']}-week term (on this busy machine hashing the 31,000 passwords alone would have taken "
-           "over an hour: see the import row's extrapolation).", ""]
+           f"{FULL['weeks']}-week term (see the import row's extrapolation for its contingent).", ""]
           if size["groups"] < FULL["groups"] else []),
         "| benchmark | measured | limits measured in the same run |",
         "|---|---|---|",
