@@ -19,6 +19,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import demo_data
 import requests
@@ -108,14 +109,14 @@ def summarize(answer: object) -> str:
     return " ".join(parts) or "(no counts in the answer)"
 
 
-def import_step(client: Client, name: str, path: str, body: dict, optional: bool = False) -> None:
+def import_step(client: Client, name: str, path: str, body: dict, optional: bool = False) -> Any:
     sizes = ", ".join(f"{len(v)} {k}" for k, v in body.items() if isinstance(v, list))
     print(f"{name}: sending {sizes} ...", flush=True)
     started = time.monotonic()
     r = client.call("POST", path, name, body)
     if optional and r.status_code in (404, 405):
         print(f"{name}: not available yet")
-        return
+        return None
     if r.status_code not in (200, 201):
         raise ApiError(name, r)
     try:
@@ -123,6 +124,25 @@ def import_step(client: Client, name: str, path: str, body: dict, optional: bool
     except ValueError:
         answer = r.text
     print(f"{name}: HTTP {r.status_code} in {time.monotonic() - started:.1f} s: {summarize(answer)}")
+    return answer
+
+
+def wait_for_sessions(client: Client, session_ids: list[int]) -> None:
+    """Bounded wait until the gateway's read model has the timetable's last session: the sessions reach it through
+    events, a moment after the import answered, and a teacher opening one before then would be told it is not
+    there."""
+    if not session_ids:
+        return
+    last, deadline, r = max(session_ids), time.monotonic() + READY_WAIT, None
+    print(f"waiting (at most {READY_WAIT:.0f} s) until every session of the timetable can be opened ...", flush=True)
+    while time.monotonic() < deadline:
+        r = client.get(f"/api/v1/sessions/{last}")
+        if r.status_code == 200:
+            print(f"sessions: all {len(session_ids)} can be opened")
+            return
+        time.sleep(0.5)
+    raise Unreachable(f"session {last} could not be opened within {READY_WAIT:.0f} s "
+                      f"(HTTP {r.status_code if r is not None else '?'})")
 
 
 def wait_until_usable(client: Client, login: str, password: str, expected_code: str) -> None:
@@ -228,8 +248,10 @@ def main(argv: list[str] | None = None) -> int:
         import_step(client, "contingent", "/api/v1/import/contingent",
                     demo_data.contingent(args.preset, args.password))
         import_step(client, "load", "/api/v1/import/load", demo_data.load(args.preset))
-        import_step(client, "timetable", "/api/v1/import/timetable",
-                    demo_data.timetable(args.preset, args.term_start, args.term_end), optional=True)
+        timetable = import_step(client, "timetable", "/api/v1/import/timetable",
+                                demo_data.timetable(args.preset, args.term_start, args.term_end), optional=True)
+        if isinstance(timetable, dict) and isinstance(timetable.get("sessions"), dict):
+            wait_for_sessions(client, [int(i) for i in timetable["sessions"].values()])
 
         rows = demo_data.demo_logins(args.preset, args.password)
         student = next(row for row in rows if row["role"] == "student")
