@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from common import (
     check,
     drive,
     login_all,
+    outbox_backlogs,
     pids_of,
     process_cpu,
     wait_quiet,
@@ -79,14 +79,6 @@ def setup(c: Client, students: int, per_group: int, prefix: str = "B"):
     return groups, sessions
 
 
-def outbox_backlog(c: Client, service: str = "attendance") -> int | None:
-    """The service's unpublished outbox rows, as the gateway's /metrics shows them."""
-    status, body = c.call("GET", "/metrics")
-    text = body.decode() if isinstance(body, bytes) else str(body)
-    found = re.search(re.escape(f'ejournal_service_outbox_backlog{{service="{service}"}} ') + r"([0-9.e+]+)", text)
-    return int(float(found.group(1))) if status == 200 and found else None
-
-
 def server_time(c: Client, path: str = "/api/v1/checkin") -> tuple[float, float]:
     """(requests, seconds) the gateway itself spent on `path` so far, from its /metrics."""
     from prometheus_client.parser import text_string_to_metric_families
@@ -104,14 +96,14 @@ def server_time(c: Client, path: str = "/api/v1/checkin") -> tuple[float, float]
     return values["count"], values["sum"]
 
 
-def drain_time(c: Client, limit: float = 60.0) -> tuple[int | None, float | None]:
+def drain_time(limit: float = 60.0) -> tuple[int | None, float | None]:
     """(backlog right after the burst, seconds until the relay had published all of it)."""
     started = time.perf_counter()
-    first = outbox_backlog(c)
+    first = outbox_backlogs("attendance")
     backlog = first
     while backlog and time.perf_counter() - started < limit:
         time.sleep(0.1)
-        backlog = outbox_backlog(c)
+        backlog = outbox_backlogs("attendance")
     return first, (time.perf_counter() - started if backlog == 0 else None)
 
 
@@ -237,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     while journal()[0] < args.students and time.perf_counter() < deadline:
         time.sleep(0.05)
     recorded_after = time.perf_counter() - burst["ended"]
-    backlog, drained = drain_time(c)
+    backlog, drained = drain_time()
     cpu_before = cpu_seconds()
     repeat = drive(c, requests, args.concurrency)
     cpu_repeat = cpu_report(cpu_before, cpu_seconds(), repeat["elapsed"], len(requests))

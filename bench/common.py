@@ -218,12 +218,13 @@ def queues() -> list[dict[str, Any]]:
     return management(f"queues/{vhost}?columns=name,messages,consumers")
 
 
-def outbox_backlogs() -> int:
-    """Events the services have stored but their relays have not published yet, from the gateway's /metrics."""
+def outbox_backlogs(service: str | None = None) -> int:
+    """Events the services (or one of them) have stored but their relays have not published yet, from the
+    gateway's /metrics."""
     with urllib.request.urlopen(f"http://127.0.0.1:{os.environ['EJOURNAL_PORT']}/metrics", timeout=30) as answer:
         text = answer.read().decode()
-    return sum(int(float(line.rsplit(" ", 1)[1])) for line in text.splitlines()
-               if line.startswith("ejournal_service_outbox_backlog{"))
+    prefix = "ejournal_service_outbox_backlog{" + (f'service="{service}"}}' if service else "")
+    return sum(int(float(line.rsplit(" ", 1)[1])) for line in text.splitlines() if line.startswith(prefix))
 
 
 def wait_quiet(limit: float = 120.0) -> float:
