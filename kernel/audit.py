@@ -170,15 +170,22 @@ def verify(conn: Any, schema: str) -> dict[str, Any]:
 
 
 def entries(conn: Any, schema: str, *, entity: str | None = None, entity_id: str | None = None,
-            student: str | None = None, chain: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+            student: str | None = None, chain: str | None = None, limit: int = 500,
+            after: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+    """This schema's entries in time order (at, id). `after` is the last entry of an earlier page of a list merged
+    across services, `(at, service, id)`: the entries that come after it in (at, service, id) order."""
     where: list[str] = []
     params: dict[str, Any] = {"limit": limit}
     for name, value in (("entity", entity), ("entity_id", entity_id), ("student", student), ("chain", chain)):
         if value is not None:
             where.append(f"{name} = :{name}")
             params[name] = value
+    if after is not None:
+        params["after_at"], service, params["after_id"] = after
+        where.append("at >= :after_at" if schema > service else "(at, id) > (:after_at, :after_id)"
+                     if schema == service else "at > :after_at")
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     rows = conn.execute(
-        text(f"SELECT * FROM {schema}.audit_log {clause} ORDER BY id LIMIT :limit"), params
+        text(f"SELECT * FROM {schema}.audit_log {clause} ORDER BY at, id LIMIT :limit"), params
     )
     return [dict(r._mapping) for r in rows]

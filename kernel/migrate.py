@@ -71,3 +71,11 @@ def add_audit_chains(op: object, schema: str) -> None:
     """Per-stream audit chains (kernel.audit): the `chain` column (entries so far stay in `main`), its index, one
     link per predecessor, and `audit_head()`. Idempotent; one line in a service's migration."""
     op.get_bind().exec_driver_sql(AUDIT_CHAINS.format(schema=schema))  # type: ignore[attr-defined]
+
+
+AUDIT_TIME_ORDER = "CREATE INDEX IF NOT EXISTS audit_log_time ON {schema}.audit_log (at, id)"
+
+
+def add_audit_time_order(op: object, schema: str) -> None:
+    """The index the audit list pages by (GET /api/v1/audit: time order, merged across services). Idempotent."""
+    op.get_bind().exec_driver_sql(AUDIT_TIME_ORDER.format(schema=schema))  # type: ignore[attr-defined]

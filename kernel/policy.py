@@ -10,6 +10,7 @@ Windows. `Policy.deadline(name, start)` gives the last instant inside a window, 
   calendar_days      end of the local day `amount` days after the start's local date
   working_days       end of the `amount`-th working day after the start's local date (the start day never counts)
   class_day          end of the start's local day
+  calendar_week      end of the local calendar week (Monday to Sunday) holding the start
   none               the action does not exist here: the window closes at `start` (nothing is inside it)
   until_posted       no time limit: open until the statement it rests on is posted (a state, not a time) -> None
   academic_calendar  set by the academic calendar, not the preset -> None
@@ -56,7 +57,7 @@ PSEUDO_ROLES = (MAKEUP, CHECKIN)
 SETTERS = ROLES + PSEUDO_ROLES
 
 TIMED_UNITS = ("hours", "calendar_days", "working_days")
-UNITS = TIMED_UNITS + ("class_day", "until_posted", "academic_calendar", "unlimited", "none")
+UNITS = TIMED_UNITS + ("class_day", "calendar_week", "until_posted", "academic_calendar", "unlimited", "none")
 ANCHORS = ("session", "work", "exam", "entry", "absence", "return", "publication", "act")
 WINDOW_NAMES = ("attendance_entry", "grade_entry", "module_grade_entry", "final_grade_entry", "self_correction",
                 "makeup_deadline", "dispute", "appeal", "excuse_document", "correction_execution")
@@ -341,6 +342,11 @@ class CheckinSchema(_Strict):
     allowed_subnets = fields.List(fields.String(), load_default=list)
 
 
+class SubstitutesSchema(_Strict):
+    assigned_by = fields.String(required=True, validate=validate.OneOf(("department_head", "directorate")))
+    source = fields.String(load_default=None, allow_none=True)
+
+
 class AtRiskSchema(_Strict):
     attendance_percent = _Number(required=True, validate=validate.Range(min=0, max=100))
     rating_points = _Number(required=True, validate=validate.Range(min=0))
@@ -381,6 +387,8 @@ class PresetSchema(_Strict):
     retention = fields.Nested(RetentionSchema, required=True)
     checkin = fields.Nested(CheckinSchema, required=True)
     at_risk = fields.Nested(AtRiskSchema, required=True)
+    substitutes = fields.Nested(SubstitutesSchema, load_default=lambda: {"assigned_by": "department_head",
+                                                                         "source": "000 §2"})
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -657,7 +665,7 @@ class Window:
     @property
     def timed(self) -> bool:
         """True when `Policy.deadline` gives an instant for this window."""
-        return self.unit in TIMED_UNITS or self.unit in ("class_day", "none")
+        return self.unit in TIMED_UNITS or self.unit in ("class_day", "calendar_week", "none")
 
 
 @dataclass(frozen=True)
@@ -725,6 +733,15 @@ class Checkin:
 
 
 @dataclass(frozen=True)
+class Substitutes:
+    """Who assigns a substitute teacher (RULES.md §1): the department head (000 §2, 002 §3.5), at Kostanay with
+    the faculty head's written permission (004 §21), which the system takes as the directorate assigning."""
+
+    assigned_by: str
+    source: str | None
+
+
+@dataclass(frozen=True)
 class AtRisk:
     attendance_percent: float
     rating_points: float
@@ -757,6 +774,7 @@ class Policy:
     retention: Retention
     checkin: Checkin
     at_risk: AtRisk
+    substitutes: Substitutes
     _json: str = field(repr=False, compare=False)
 
     def __hash__(self) -> int:
@@ -866,6 +884,8 @@ class Policy:
             return self.end_of_day(self.add_working_days(local.date(), window.amount))
         if window.unit == "class_day":
             return self.end_of_day(local.date())
+        if window.unit == "calendar_week":
+            return self.end_of_day(local.date() + timedelta(days=6 - local.weekday()))
         if window.unit == "none":
             return local
         return None
@@ -969,6 +989,7 @@ def _build(d: dict[str, Any]) -> Policy:
         retention=Retention(**d["retention"]),
         checkin=Checkin(**{**d["checkin"], "allowed_subnets": tuple(d["checkin"]["allowed_subnets"])}),
         at_risk=AtRisk(**d["at_risk"]),
+        substitutes=Substitutes(**d["substitutes"]),
         _json=json.dumps(d, ensure_ascii=False, default=_json_default),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from nameko.rpc import rpc
@@ -31,9 +32,12 @@ class ServiceBase:
 
     @rpc
     def audit_entries(self, entity: str | None = None, entity_id: str | None = None,
-                      student: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+                      student: str | None = None, limit: int = 500, after: Any = None) -> list[dict[str, Any]]:
+        """In time order; `after` ([at, service, id] of a merged list's last entry) starts past it."""
+        if after is not None:
+            after = (datetime.fromisoformat(after[0]), str(after[1]), int(after[2]))
         rows = audit.entries(self.db.session, self.name, entity=entity, entity_id=entity_id, student=student,
-                             limit=limit)
+                             limit=min(int(limit), 501), after=after)
         for row in rows:
             row["at"] = row["at"].isoformat()
         return rows

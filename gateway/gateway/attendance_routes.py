@@ -200,16 +200,20 @@ class AttendanceRoutes:
     @route("PUT", "/api/v1/sessions/<int:session_id>/plan", summary="Planned topic (calendar-thematic plan)",
            roles=("teacher",), body=PlanSchema, answer=SessionSchema)
     def set_plan(self, request: Request, caller: Any, body: dict[str, Any], session_id: int) -> Any:
-        self.writable_session(caller, session_id)
-        return self.attendance.call("set_plan", session_id, body["planned_topic"], caller.code)
+        s, _ = self.writable_session(caller, session_id)
+        view = self.attendance.call("set_plan", session_id, body["planned_topic"], caller.code)
+        view["window"] = self.window_state(s)  # the answer is the session as the teacher reads it (API.md)
+        return view
 
     @route("PUT", "/api/v1/sessions/<int:session_id>/topic", summary="Record the topic and kind of work",
            roles=("teacher",), body=TopicSchema, answer=SessionSchema)
     def set_topic(self, request: Request, caller: Any, body: dict[str, Any], session_id: int) -> Any:
         s, on_behalf_of = self.writable_session(caller, session_id)
         self.write_window(s)
-        return self.attendance.call("set_topic", session_id, body["topic"], body["work_kind"], caller.code,
+        view = self.attendance.call("set_topic", session_id, body["topic"], body["work_kind"], caller.code,
                                     on_behalf_of)
+        view["window"] = self.window_state(s)
+        return view
 
     @route("PUT", "/api/v1/sessions/<int:session_id>/attendance", summary="Record attendance marks in bulk",
            roles=("teacher",), body=MarksSchema, answer=SessionSchema)
@@ -219,6 +223,7 @@ class AttendanceRoutes:
         view = self.attendance.call("record_marks", session_id, body["marks"], caller.code, role="teacher",
                                     on_behalf_of=on_behalf_of, reason=body["reason"])
         self.note_entry(s, view)
+        view["window"] = self.window_state(s)
         return view
 
     @route("GET", "/api/v1/sessions/<int:session_id>/roster",
@@ -257,7 +262,8 @@ class AttendanceRoutes:
                         headers={"Cache-Control": "no-store", "X-Checkin-Expires": code["expires_at"]})
 
     @route("POST", "/api/v1/checkin", summary="A student checks in with a scanned code", roles=("student",),
-           body=CheckinSchema, answer=CheckinAnswerSchema, authenticate="authenticate_student")
+           body=CheckinSchema, answer=CheckinAnswerSchema, authenticate="authenticate_student",
+           errors={"410": "token_expired: the scanned code has expired"})
     def checkin(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
         """The burst's hot path (issue 3): no RPC, and no database unless a cache is cold. The caller comes
         from the access token, the code, the roster, the window, the network and the archived years are checked

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Request
 
 from gateway import windows
-from gateway.http import PDF, XLSX, route
+from gateway.http import PDF, XLSX, limit_of, route
 from gateway.models import Assignment, ClosedYear, Principal, Session, StatementLock
 from gateway.schemas import (
     AssessmentListSchema,
@@ -35,8 +35,21 @@ from kernel.events import Envelope
 from kernel.policy import load_preset
 
 OFFICE = ("it_admin", "academic_office")
+APPROVERS = ("department_head", "directorate", *OFFICE)  # the late-correction chain (RULES.md §5)
 GROUP_PARAMS = {"group": "group code", "discipline": "discipline code"}
 
+
+
+def entered_at(grade: dict[str, Any]) -> datetime:
+    """When a stored grade was first entered (a grade read before that field existed: its last change)."""
+    return datetime.fromisoformat(grade.get("first_entry_at") or grade["set_at"])
+
+
+def changes(stored: Any, value: Any) -> bool:
+    """Whether a grade written again differs from the stored one (the same value again is no correction; a value
+    off the scale is grading's 422, not a correction)."""
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    return numeric and stored is not None and float(stored) != float(value)
 
 class GradingRoutes:
     """Mixed into GatewayService; relies on its `db`, `grading`, and the access helpers of AttendanceRoutes."""
@@ -105,12 +118,15 @@ class GradingRoutes:
         assessment = self.assessment_for_teacher(caller, assessment_id)
         policy = load_preset(settings().preset)
         day = datetime.combine(datetime.fromisoformat(assessment["date"]).date(), time(0), policy.tz)
-        entered = [g["set_at"] for g in assessment["grades"] if g.get("set_at")]
-        first = min(datetime.fromisoformat(t) for t in entered) if entered else None
+        stored = {g["student"]: g for g in assessment["grades"] if g.get("set_at")}
+        first = min(map(entered_at, stored.values()), default=None)
+        changed = [entered_at(stored[g["student"]]) for g in body["grades"]
+                   if g["student"] in stored and changes(stored[g["student"]]["value"], g["value"])]
         window = "grade_entry" if assessment["kind"] == "current" else (
             "final_grade_entry" if assessment["kind"] == "final" else "module_grade_entry")
         self.refuse_archived(day.date())
-        windows.journal_write(policy, window, day, first, self.db.now(), locked=False)  # statement locks: grading
+        windows.journal_write(policy, window, day, first, self.db.now(), locked=False,  # statement locks: grading
+                              corrected_at=min(changed) if changed else None)
         return self.grading.call("record_grades", assessment_id, body["grades"], caller.code, role="teacher",
                                  reason=body["reason"])
 
@@ -209,7 +225,8 @@ class GradingRoutes:
                 raise NotFound(f"no session {body['target']['session']}")
         elif not self.teaches(caller, group, discipline):
             raise NotFound(f"no assessment {body['target']['assessment']}")
-        return self.grading.call("create_correction", body["target"], body["value"], body["reason"], caller.code)
+        return self.grading.call("create_correction", body["target"], body["value"], body["reason"], caller.code,
+                                 group=group)
 
     def _step(self, caller: Any, correction_id: int, action: str, note: str | None) -> Any:
         correction = self.grading.call("get_correction", correction_id)
@@ -241,18 +258,15 @@ class GradingRoutes:
         return self._step(caller, correction_id, "reject", body["note"])
 
     @route("GET", "/api/v1/corrections", summary="Each approver's queue; a teacher's own requests",
-           params={"state": "pending|executed|rejected"}, answer=CorrectionListSchema)
+           params={"state": "pending|executed|rejected", "limit": "at most 500", "cursor": "from next_cursor"},
+           answer=CorrectionListSchema)
     def list_corrections(self, request: Request, caller: Any, body: None) -> Any:
-        state = request.args.get("state")
-        approver = [r for r, _ in caller.roles if r in ("department_head", "academic_office", "directorate",
-                                                        "it_admin")]
-        if approver:
-            items: list[dict[str, Any]] = []
-            for role in approver:
-                items += self.grading.call("list_corrections", state=state, awaiting_role=role)["items"]
-            return {"items": items, "next_cursor": None}
-        if caller.has("teacher"):
-            return self.grading.call("list_corrections", state=state, requested_by=caller.code)
+        page = {"state": request.args.get("state"), "limit": limit_of(request), "cursor": request.args.get("cursor")}
+        reach = [[role, None if role in OFFICE else self.groups_overseen(caller, role)]
+                 for role in sorted({r for r, _ in caller.roles}) if role in APPROVERS]
+        if reach or caller.has("teacher"):
+            return self.grading.call("list_corrections", reach=reach,
+                                     requested_by=caller.code if caller.has("teacher") else None, **page)
         raise Forbidden("corrections are for teachers and their approvers")
 
     @route("POST", "/api/v1/years/<year>/close", summary="Archive an academic year (read-only afterwards)",

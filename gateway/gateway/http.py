@@ -24,6 +24,7 @@ from werkzeug.wrappers import Request, Response
 
 from kernel.errors import DomainError, InternalError, PayloadTooLarge, ValidationFailed
 from kernel.errors import NotFound as NoSuchResource
+from kernel.paging import page_size
 from kernel.validation import flatten_marshmallow
 
 log = logging.getLogger("gateway.http")
@@ -59,6 +60,7 @@ class Route:
     params: dict[str, str] = field(default_factory=dict)  # query parameters documented
     uploads: tuple[str, ...] = ()  # media types of a file the route takes as its body (instead of a JSON schema)
     documents: tuple[str, ...] = ()  # media types answered instead of JSON on `format=`
+    errors: dict[str, str] = field(default_factory=dict)  # statuses only this route answers (410), documented
 
 
 ROUTES: list[Route] = []
@@ -175,24 +177,23 @@ def read_json(request: Request, schema: type[Schema] | None) -> Any:
 
 def limit_of(request: Request, default: int = 100) -> int:
     """The `limit` of a list (API.md: at most 500); anything else is a 422, not a 500."""
-    raw = request.args.get("limit") or str(default)
-    if not raw.isdigit() or not 1 <= int(raw) <= 500:
-        raise ValidationFailed("limit: a whole number from 1 to 500", {"limit": ["a whole number from 1 to 500"]})
-    return int(raw)
+    return page_size(request.args.get("limit"), default)
 
 
 def route(method: str, path: str, *, summary: str, roles: tuple[str, ...] | None = None, public: bool = False,
           body: type[Schema] | None = None, answer: type[Schema] | None = None, status: int = 200,
           answer_media: str = "application/json", params: dict[str, str] | None = None,
           authenticate: str = "authenticate", uploads: tuple[str, ...] = (),
-          documents: tuple[str, ...] = ()) -> Callable:
+          documents: tuple[str, ...] = (), present: Callable[[], bool] | None = None,
+          errors: dict[str, str] | None = None) -> Callable:
     """Declare a gateway route. The handler is `fn(self, request, caller, payload, **path_values)` and
     returns data (sent as JSON with `status`) or a werkzeug Response. `authenticate` names the service's
-    method that turns the request into the caller."""
+    method that turns the request into the caller. `present` says whether the route exists in this deployment:
+    when it does not, every request answers 404, before the caller or the body is looked at."""
 
     def decorate(fn: Callable) -> Any:
         spec = Route(method, path, fn.__name__, summary, roles, public, body, answer, answer_media, status,
-                     params or {}, uploads, documents)
+                     params or {}, uploads, documents, errors or {})
         ROUTES.append(spec)
 
         @functools.wraps(fn)
@@ -203,6 +204,8 @@ def route(method: str, path: str, *, summary: str, roles: tuple[str, ...] | None
                 request_id = uuid.uuid4().hex
             self.context.data["request_id"] = request_id  # `context_data` is a copy: RPC headers read `data`
             try:
+                if present is not None and not present():
+                    raise NoSuchResource("no such resource")
                 caller = None if public else getattr(self, authenticate)(request)
                 if roles is not None and caller is not None:
                     self.require_role(caller, roles)
@@ -353,7 +356,8 @@ def openapi(version: str = "1.0.0") -> dict[str, Any]:
         problem_ref = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
         for code, text in (("401", "Not authenticated"), ("403", "Forbidden"), ("404", "Not found"),
                            ("409", "Conflict"), ("413", "Too large"), ("422", "Validation failed"),
-                           ("429", "Too many requests"), ("503", "Unavailable")):
+                           ("429", "Too many requests"), ("500", "Internal error (logged; no internals in it)"),
+                           ("503", "Unavailable"), *r.errors.items()):
             op["responses"][code] = {"description": text, **problem_ref}
         paths.setdefault(path, {})[r.method.lower()] = op
     return {

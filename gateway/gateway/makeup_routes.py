@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from werkzeug.wrappers import Request
 
-from gateway.http import route
+from gateway.http import limit_of, route
 from gateway.models import CommissionMember, Principal
 from gateway.schemas import (
     AppealDecisionSchema,
@@ -87,15 +87,19 @@ class MakeupRoutes:
                                 role)
 
     @route("GET", "/api/v1/makeups", summary="Each role's make-up queue",
-           params={"state": "requested|assigned|completed|expired", "group": "group", "discipline": "discipline"},
+           params={"state": "requested|assigned|completed|expired", "group": "group", "discipline": "discipline",
+                   "limit": "at most 500", "cursor": "from next_cursor"},
            answer=MakeupListSchema)
     def list_makeups(self, request: Request, caller: Any, body: None) -> Any:
         q = request.args
-        args: dict[str, Any] = {"state": q.get("state"), "group": q.get("group"), "discipline": q.get("discipline")}
+        args: dict[str, Any] = {"state": q.get("state"), "group": q.get("group"), "discipline": q.get("discipline"),
+                                "limit": limit_of(request), "cursor": q.get("cursor")}
         if args["group"] and self.oversees_group(caller, args["group"]):
             pass
         elif caller.has("department_head") or caller.has("directorate"):
-            args["awaiting_extension_role"] = "department_head" if caller.has("department_head") else "directorate"
+            role = "department_head" if caller.has("department_head") else "directorate"
+            args["awaiting_extension_role"] = role
+            args["groups"] = self.groups_overseen(caller, role)
         elif caller.has("teacher"):
             args["teacher"] = caller.code
         elif caller.has("student"):
@@ -171,20 +175,18 @@ class MakeupRoutes:
         return list(self.db.session.scalars(select(CommissionMember.commission).where(
             CommissionMember.member == caller.code, CommissionMember.starts <= today, CommissionMember.ends >= today)))
 
-    @route("GET", "/api/v1/appeals", summary="The commission's queue; a student's own appeals",
-           params={"state": "filed|decided"}, answer=AppealListSchema)
+    @route("GET", "/api/v1/appeals", summary="The commission's queue; a student's own",
+           params={"state": "filed|decided", "limit": "at most 500", "cursor": "from next_cursor"},
+           answer=AppealListSchema)
     def list_appeals(self, request: Request, caller: Any, body: None) -> Any:
-        state = request.args.get("state")
+        page = {"state": request.args.get("state"), "limit": limit_of(request), "cursor": request.args.get("cursor")}
         mine = self.commissions_of(caller)
         if mine:
-            items: list[dict[str, Any]] = []
-            for commission in mine:
-                items += self.makeup.call("list_appeals", state=state, commission=commission)["items"]
-            return {"items": items, "next_cursor": None}
+            return self.makeup.call("list_appeals", commissions=mine, **page)
         if any(caller.has(r) for r in ("academic_office", "it_admin")):
-            return self.makeup.call("list_appeals", state=state)
+            return self.makeup.call("list_appeals", **page)
         if caller.has("student"):
-            return self.makeup.call("list_appeals", state=state, student=caller.code)
+            return self.makeup.call("list_appeals", student=caller.code, **page)
         raise Forbidden("appeals are listed for commission members, office roles and students")
 
     @route("POST", "/api/v1/appeals/<int:appeal_id>/decision",

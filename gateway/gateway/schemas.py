@@ -44,6 +44,7 @@ class MeSchema(Schema):
     institution = fields.String()
     group = fields.String(allow_none=True)
     children = fields.List(fields.String())
+    scopes = fields.List(fields.String(), metadata={"description": "an integration token's grants only"})
 
 
 class ClockSchema(Body):
@@ -58,18 +59,39 @@ class ClockAnswerSchema(Schema):
 class AuditVerifySchema(Schema):
     ok = fields.Boolean()
     entries = fields.Integer()
-    first_bad = fields.String(allow_none=True)
+    first_bad = fields.Integer(allow_none=True, metadata={"description": "the first entry whose link fails"})
+    first_bad_service = fields.String(allow_none=True, metadata={"description": "whose audit log holds it"})
     services = fields.Dict()
 
 
 class ReadySchema(Schema):
     ready = fields.Boolean()
     checks = fields.Dict()
+    missing = fields.List(fields.String())
 
 
 class PolicySchema(Schema):
+    """The preset as data (kernel/presets/<name>.yaml after validation): every section below."""
+
     name = fields.String()
     version = fields.Integer()
+    country = fields.String()
+    timezone = fields.String()
+    languages = fields.List(fields.String())
+    working_week = fields.List(fields.Integer())
+    calendar = fields.Dict()
+    labels = fields.Dict()
+    attendance = fields.Dict()
+    grading = fields.Dict()
+    windows = fields.Dict()
+    corrections = fields.Dict()
+    statements = fields.Dict()
+    makeup = fields.Dict()
+    reports = fields.Dict()
+    retention = fields.Dict()
+    checkin = fields.Dict()
+    at_risk = fields.Dict()
+    substitutes = fields.Dict()
 
 
 class MarkSchema(Body):
@@ -324,6 +346,7 @@ class GradeViewSchema(Schema):
     student = fields.String()
     value = fields.Raw(allow_none=True, metadata={"description": "a number or a code of the preset's scale"})
     late = fields.Boolean()
+    first_entry_at = nullable_string()  # a teacher's own change is timed from this (self-correction window)
     set_at = nullable_string()
     set_by = nullable_string()
 

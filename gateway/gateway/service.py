@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import eventlet
@@ -18,7 +18,7 @@ from werkzeug.wrappers import Request, Response
 from gateway import auth
 from gateway.attendance_routes import AttendanceRoutes
 from gateway.grading_routes import GradingRoutes
-from gateway.http import http, json_response, openapi, problem, route
+from gateway.http import http, json_response, limit_of, openapi, problem, route
 from gateway.makeup_routes import MakeupRoutes
 from gateway.models import ApiToken, Assignment, LoginFailure, OrgUnit, Principal, RefreshToken, Substitution
 from gateway.portal_routes import PortalRoutes
@@ -50,15 +50,32 @@ from kernel.db import Database
 from kernel.errors import DomainError, Forbidden, NotFound, RateLimited, Unauthenticated
 from kernel.events import Envelope
 from kernel.metrics import DomainGauge, Metrics
+from kernel.paging import decode_cursor, encode_cursor
 from kernel.policy import load_preset
 from kernel.readmodels import apply_assignment
 from kernel.rpc import ServiceRpc
+from kernel.validation import invalid
 
 BACKENDS = tuple(s for s in SERVICES if s != "gateway")
 BACKLOG = Gauge("ejournal_service_outbox_backlog", "Unpublished outbox rows per service", ["service"])
 OLDEST = Gauge("ejournal_service_outbox_oldest_age_seconds", "Oldest unpublished outbox row", ["service"])
 IMPORT_TIMEOUT = 300.0
 CALLER_TTL_S = 5.0  # how long a change of roles or an account's deactivation may take to reach every request
+
+
+def audit_cursor(cursor: str | None) -> list[Any] | None:
+    """The last entry of an earlier audit page, [at, service, id], from its next_cursor; anything else is a 422."""
+    if not cursor:
+        return None
+    at, service, last = decode_cursor(cursor, 3)
+    try:
+        datetime.fromisoformat(at)
+        ok = service in BACKENDS and isinstance(last, int) and not isinstance(last, bool)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise invalid("cursor", "a next_cursor of an earlier page")
+    return [at, service, last]
 
 
 class WorkerContext(DependencyProvider):
@@ -170,6 +187,29 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
         department = self.db.session.get(OrgUnit, unit.parent) if unit and unit.parent else None
         return department.parent if department else None
 
+    def oversees_teacher(self, caller: Caller, teacher: Any, role: str) -> bool:
+        """Whether the caller heads the teacher's department (role department_head) or runs its faculty (role
+        directorate): the department the staff import named, else, for a teacher imported without one (API.md's
+        staff row has none), the departments of the groups the teacher teaches."""
+        scopes = {s for r, s in caller.roles if r == role}
+        departments = {teacher.department} if teacher.department is not None else {
+            self.department_of_group(g) for g in self.db.session.scalars(
+                select(Assignment.group).where(Assignment.teacher == teacher.code))}
+        if role == "directorate":
+            return any((unit := self.db.session.get(OrgUnit, d)) is not None and unit.parent in scopes
+                       for d in departments if d)
+        return bool(departments & scopes)
+
+    def groups_overseen(self, caller: Caller, role: str) -> list[str]:
+        """The groups of the departments a department head heads, or of the faculties a directorate runs: what
+        their queues hold (every other unit's objects answer 404 to them, API.md)."""
+        units = {s for r, s in caller.roles if r == role and s}
+        if role == "directorate":
+            units = set(self.db.session.scalars(select(OrgUnit.code).where(
+                OrgUnit.kind == "department", OrgUnit.parent.in_(units))))
+        return sorted(self.db.session.scalars(select(OrgUnit.code).where(
+            OrgUnit.kind == "group", OrgUnit.parent.in_(units))))
+
     def backend(self, service: str) -> Any:
         return getattr(self, service)
 
@@ -279,24 +319,27 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
            roles=("directorate",), body=OrderSchema, status=201, answer=OrderViewSchema)
     def orders(self, request: Request, caller: Caller, body: dict[str, Any]) -> Any:
         student = self.db.session.get(Principal, body["student"])
-        if student is None or student.kind != "student":
-            raise NotFound(f"no student {body['student']}")
-        faculties = {self.faculty_of_group(student.group)}
+        faculty = self.faculty_of_group(student.group) if student is not None and student.kind == "student" else None
+        if faculty is None or not caller.has("directorate", faculty):
+            raise NotFound(f"no student {body['student']} in your faculty")  # API.md: not visible = not there
         if body["kind"] != "expel":
-            faculties.add(self.faculty_of_group(body["group"]))
-        for faculty in faculties - {None}:
-            if not caller.has("directorate", faculty):
-                raise Forbidden(f"orders for faculty {faculty} are issued by its directorate")
+            target = self.faculty_of_group(body["group"])
+            if target is not None and not caller.has("directorate", target):
+                raise Forbidden(f"orders for faculty {target} are issued by its directorate")
         return self.identity.call("issue_order", json.loads(request.get_data()), caller.code)
 
     @route("POST", "/api/v1/substitutions", summary="Assign a substitute teacher",
-           roles=("department_head",), body=SubstitutionSchema, status=201, answer=SubstitutionViewSchema)
+           roles=("department_head", "directorate"), body=SubstitutionSchema, status=201,
+           answer=SubstitutionViewSchema)
     def substitutions(self, request: Request, caller: Caller, body: dict[str, Any]) -> Any:
+        """The head of the teacher's department assigns (000 §2, 002 §3.5); at Kostanay the faculty head's
+        written permission (004 §21): the preset's `substitutes.assigned_by`."""
+        role = load_preset(settings().preset).substitutes.assigned_by
+        if not caller.has(role):
+            raise Forbidden(f"substitutes are assigned by the {role.replace('_', ' ')} here")
         teacher = self.db.session.get(Principal, body["teacher"])
-        if teacher is None:
-            raise NotFound(f"no teacher {body['teacher']}")
-        if teacher.department is None or not caller.has("department_head", teacher.department):
-            raise Forbidden("substitutes are assigned by the head of the teacher's department")
+        if teacher is None or teacher.kind != "staff" or not self.oversees_teacher(caller, teacher, role):
+            raise NotFound(f"no teacher {body['teacher']} in your unit")  # API.md: not visible = not there
         return self.identity.call("create_substitution", json.loads(request.get_data()), caller.code)
 
     # -- audit and clock ------------------------------------------------------------------------
@@ -305,32 +348,40 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
     def audit_verify(self, request: Request, caller: Caller, body: None) -> Any:
         results = dict(zip(BACKENDS, eventlet.GreenPool().imap(
             lambda s: self.backend(s).call("audit_verify", timeout=60), BACKENDS), strict=True))
-        bad = next((f"{s}:{r['first_bad']}" for s, r in results.items() if not r["ok"]), None)
-        return {"ok": bad is None, "entries": sum(r["entries"] for r in results.values()), "first_bad": bad,
-                "services": results}
+        bad = next(((s, r["first_bad"]) for s, r in results.items() if not r["ok"]), None)
+        return {"ok": bad is None, "entries": sum(r["entries"] for r in results.values()),
+                "first_bad": bad and bad[1], "first_bad_service": bad and bad[0], "services": results}
 
     @route("GET", "/api/v1/audit", summary="Each change with who, when, old, new, reason, approval",
            roles=("it_admin", "academic_office", "directorate"),
-           params={"entity": "mark, grade, excuse, ...", "id": "the entity's id", "student": "student code"},
+           params={"entity": "mark, grade, excuse, ...", "id": "the entity's id", "student": "student code",
+                   "limit": "at most 500", "cursor": "from next_cursor"},
            answer=AuditListSchema)
     def audit(self, request: Request, caller: Caller, body: None) -> Any:
+        """Every service's entries merged in time order (at, service, id), a page at a time: each service gives
+        its next limit + 1 past the cursor, so the merged page and whether more follow are exact."""
         q = request.args
         student = q.get("student")
         if not (caller.has("it_admin") or caller.has("academic_office")):
             row = self.db.session.get(Principal, student) if student else None
             if row is None or not caller.has("directorate", self.faculty_of_group(row.group)):
                 raise NotFound("name a student of your faculty")
-        args = {"entity": q.get("entity"), "entity_id": q.get("id"), "student": student}
+        size = limit_of(request)
+        after = audit_cursor(q.get("cursor"))
+        args = {"entity": q.get("entity"), "entity_id": q.get("id"), "student": student, "limit": size + 1,
+                "after": after}
         found = eventlet.GreenPool().imap(lambda svc: [dict(e, service=svc) for e in self.backend(svc).call(
             "audit_entries", **args, timeout=30)], BACKENDS)
-        items = sorted((e for entries in found for e in entries), key=lambda e: (e["at"], e["service"], e["id"]))
-        return {"items": items, "next_cursor": None}
+        merged = sorted((e for entries in found for e in entries),
+                        key=lambda e: (datetime.fromisoformat(e["at"]), e["service"], e["id"]))
+        items = merged[:size]
+        more = len(merged) > size
+        return {"items": items,
+                "next_cursor": encode_cursor(items[-1]["at"], items[-1]["service"], items[-1]["id"]) if more else None}
 
     @route("PUT", "/api/v1/_clock", summary="Set the simulation clock (simulation mode only)",
-           roles=("it_admin",), body=ClockSchema, answer=ClockAnswerSchema)
+           roles=("it_admin",), body=ClockSchema, answer=ClockAnswerSchema, present=lambda: settings().simulation)
     def set_clock(self, request: Request, caller: Caller, body: dict[str, Any]) -> Any:
-        if not settings().simulation:
-            raise NotFound("no such resource")
         clock.set_now(self.db.session, body["now"], caller.code)
         self.db.audit(entity="clock", entity_id="1", action="set", actor=caller.code,
                       new={"now": body["now"].isoformat()})

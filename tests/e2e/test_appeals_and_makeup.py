@@ -23,7 +23,8 @@ def course(stack):
     admin = stack.admin()
     r = stack.api("POST", "/api/v1/import/contingent", admin, json={
         "faculties": [{"code": "FAP", "name": "Тарых факультети"}],
-        "departments": [{"code": "DAP", "faculty": "FAP", "name": "Кыргыз тарыхы"}],
+        "departments": [{"code": "DAP", "faculty": "FAP", "name": "Кыргыз тарыхы"},
+                        {"code": "DAX", "faculty": "FAP", "name": "Дүйнөлүк тарых"}],
         "groups": [{"code": GROUP, "department": "DAP", "course": 1, "subgroups": []}],
         "students": [person("P1", "Абдыкадырова Элиза", group=GROUP), person("P2", "Байзаков Нурсултан", group=GROUP),
                      person("P3", "Сатыбалдиева Айжан", group=GROUP)],
@@ -33,6 +34,7 @@ def course(stack):
                   person("HP1", "Токтогулов Бакыт", department="DAP",
                          roles=[{"role": "teacher"}, {"role": "department_head", "scope": "DAP"}]),
                   person("DP1", "Ниязова Гүлмира", roles=[{"role": "directorate", "scope": "FAP"}]),
+                  person("HX2", "Сариева Динара", roles=[{"role": "department_head", "scope": "DAX"}]),
                   person("OP1", "Мамбетова Айнура", roles=[{"role": "academic_office"}])]})
     assert r.status_code == 200, r.text
     eventually(lambda: stack.api("POST", "/api/v1/auth/login", json={"login": "op1", "password": PW}).ok)
@@ -71,6 +73,21 @@ def test_makeup_deadline_extension_and_completion_003_5_3(stack, course):
     assert late.status_code == 409 and late.json()["code"] == "deadline_passed"
     mid = late.json()["makeup"]
     extension = {"until": "2026-10-30", "reason": "оорулуу болгон, справка бар"}
+    def queue(login, query=""):
+        r = api(stack, login, "GET", f"/api/v1/makeups{query}")
+        assert r.status_code == 200, r.text
+        return [m["id"] for m in r.json()["items"]]
+
+    assert mid in queue("hp1") and queue("hx2") == [], "a head's queue holds its own department's make-ups only"
+    everything = queue("op1", "?limit=500")
+    seen, cursor = [], None
+    while True:  # API.md: limit and cursor; the next page follows the last one, never repeats it
+        page = api(stack, "op1", "GET", "/api/v1/makeups?limit=1" + (f"&cursor={cursor}" if cursor else "")).json()
+        seen += [m["id"] for m in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert len(everything) >= 2 and seen == everything
     wrong_order = api(stack, "dp1", "POST", f"/api/v1/makeups/{mid}/extend", json=extension)
     assert wrong_order.status_code == 409, "the directorate extends after the department head"
     assert api(stack, "hp1", "POST", f"/api/v1/makeups/{mid}/extend", json=extension).status_code == 200

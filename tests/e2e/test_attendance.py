@@ -114,7 +114,7 @@ def test_a_teacher_cannot_set_excused_003_4_2_4(stack, journal):
     assert r.status_code == 403 and r.json()["code"] == "forbidden"
 
 
-def test_a_substitute_in_range_writes_and_out_of_range_gets_404(stack, journal):
+def test_a_substitute_in_range_writes_and_out_of_range_gets_404_000_2_002_3_5(stack, journal):
     r = stack.api("POST", "/api/v1/substitutions", stack.login("ha1", PW),
                   json={"teacher": "TA1", "substitute": "TA3", "from": "2026-10-12", "to": "2026-10-13"})
     assert r.status_code == 201, r.text
@@ -143,7 +143,7 @@ def test_the_directorate_approves_an_excuse_and_the_absence_becomes_sick(stack, 
     assert status_of(stack, journal["L2"], "A1") == "sick"
 
 
-def test_qr_check_in(stack, journal):
+def test_qr_check_in_001_4_2_002_4_2(stack, journal):
     l3 = journal["L3"]
     stack.set_clock("2026-10-19T08:55:00+06:00")
     code = stack.api("POST", f"/api/v1/sessions/{l3}/checkin-codes", stack.login("ta1", PW))

@@ -4,6 +4,7 @@ this stack runs one preset.)"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import partial
 
 import pytest
@@ -172,6 +173,106 @@ def test_an_attendance_correction_walks_the_whole_chain_003_4_4_2(stack, course)
     eventually(lambda: mark() == "present")
     audit = stack.api("GET", "/api/v1/audit?student=G2&entity=mark", stack.admin()).json()["items"]
     assert any(e.get("approval") == f"correction {cid}" for e in audit)
+
+
+def test_a_teacher_changes_an_entered_grade_only_inside_3_days_of_its_entry_003_4_4_1(stack, course):
+    """003 §4.3.1: 5 calendar days to enter a current grade; §4.4.1: 3 calendar days to change an entered one.
+    The change on day 4 is refused although the entry window is still open; a first grade on day 4 is on time."""
+    r = stack.api("POST", "/api/v1/import/load", stack.admin(), json={
+        "disciplines": [{"code": "MAT2", "name": "Сызыктуу алгебра", "control": "credit", "credits": 3}],
+        "assignments": [{"teacher": "TG1", "discipline": "MAT2", "group": GROUP, "kind": "practice"}]})
+    assert r.status_code == 200, r.text
+    stack.set_clock("2026-10-13T12:00:00+06:00")
+    work = until_status(lambda: api(stack, "tg1", "POST", "/api/v1/assessments", json={
+        "group": GROUP, "discipline": "MAT2", "kind": "current", "title": "Практика 1", "date": "2026-10-13",
+        "max": 10}), 201).json()
+    grades = f"/api/v1/assessments/{work['id']}/grades"
+    entered = api(stack, "tg1", "PUT", grades, json={"grades": [{"student": "G1", "value": 6}]})
+    assert entered.status_code == 200 and entered.json()["grades"][0]["first_entry_at"], entered.text
+    stack.set_clock("2026-10-15T12:00:00+06:00")
+    assert api(stack, "tg1", "PUT", grades, json={"grades": [{"student": "G1", "value": 7}]}).status_code == 200
+    stack.set_clock("2026-10-17T12:00:00+06:00")  # day 4: inside the 5-day entry window, past 3 days of the entry
+    late_change = api(stack, "tg1", "PUT", grades, json={"grades": [{"student": "G1", "value": 9}]})
+    assert late_change.status_code == 409 and late_change.json()["code"] == "window_closed", late_change.text
+    same_again = api(stack, "tg1", "PUT", grades, json={"grades": [{"student": "G1", "value": 7},
+                                                                   {"student": "G2", "value": 5}]})
+    assert same_again.status_code == 200, "the same value again and a first entry are no corrections"
+    assert {g["student"]: g["value"] for g in same_again.json()["grades"]} == {"G1": 7, "G2": 5}
+    r = api(stack, "tg1", "POST", "/api/v1/corrections", json={
+        "target": {"kind": "grade", "assessment": work["id"], "student": "G1"}, "value": 9,
+        "reason": "Жумуш кайра текшерилди: упай туура эмес кошулган"})
+    assert r.status_code == 201 and r.json()["state"] == "pending", r.text
+
+
+def test_each_approver_sees_the_queue_of_its_own_department_a_page_at_a_time(stack, course):
+    """API.md: an object the caller may not see answers 404; lists take `limit` and `cursor`. A second department
+    imported as API.md shapes a staff row (no `department`): its head is found by the head role's scope, its
+    teacher by the groups it teaches."""
+    admin = stack.admin()
+    r = stack.api("POST", "/api/v1/import/contingent", admin, json={
+        "departments": [{"code": "DMX", "faculty": "FMT", "name": "Колдонмо математика"}],
+        "groups": [{"code": "МХ-1-25", "department": "DMX", "course": 1, "subgroups": []}],
+        "staff": [person("HX1", "Жумабаева Асель", roles=[{"role": "department_head", "scope": "DMX"}]),
+                  person("TX1", "Мамытов Нурлан", roles=[{"role": "teacher"}])]})
+    assert r.status_code == 200, r.text
+    r = until_status(lambda: stack.api("POST", "/api/v1/import/load", admin, json={
+        "disciplines": [], "assignments": [{"teacher": "TX1", "discipline": "MAT", "group": "МХ-1-25",
+                                            "kind": "lecture"}]}), 200)
+    eventually(lambda: stack.api("POST", "/api/v1/auth/login", json={"login": "hx1", "password": PW}).ok)
+
+    def queue(login, query=""):
+        r = api(stack, login, "GET", f"/api/v1/corrections{query}")
+        assert r.status_code == 200, r.text
+        return [c["id"] for c in r.json()["items"]]
+
+    pending = eventually(lambda: queue("hg1"))
+    assert pending and queue("hx1") == [], "another department's head sees none of DMT's corrections"
+    visa = api(stack, "hx1", "POST", f"/api/v1/corrections/{pending[0]}/visa", json={})
+    assert visa.status_code == 404, visa.text
+
+    mine = queue("tg1", "?limit=500")
+    assert len(mine) >= 2, "the teacher's own requests: the attendance and the grade corrections"
+    seen, cursor = [], None
+    while True:
+        page = api(stack, "tg1", "GET", "/api/v1/corrections?limit=1" + (f"&cursor={cursor}" if cursor else ""))
+        assert page.status_code == 200 and len(page.json()["items"]) <= 1, page.text
+        seen += [c["id"] for c in page.json()["items"]]
+        cursor = page.json()["next_cursor"]
+        if not cursor:
+            break
+    assert seen == mine, "following next_cursor walks every item once, in order"
+    for query in ("?cursor=not-a-cursor", "?limit=0", "?limit=501"):
+        bad = api(stack, "tg1", "GET", f"/api/v1/corrections{query}")
+        assert bad.status_code == 422 and bad.json()["code"] == "validation_error", (query, bad.text)
+
+    body = {"from": "2026-10-19", "to": "2026-10-23"}
+    r = eventually(lambda: (lambda r: r if r.status_code == 201 else None)(api(
+        stack, "hx1", "POST", "/api/v1/substitutions", json={**body, "teacher": "TX1", "substitute": "TG1"})))
+    assert r.json()["teacher"] == "TX1"
+    assert api(stack, "hx1", "POST", "/api/v1/substitutions",
+               json={**body, "teacher": "TG1", "substitute": "TX1"}).status_code == 404
+    assert api(stack, "hg1", "POST", "/api/v1/substitutions",
+               json={**body, "teacher": "TX1", "substitute": "TG1"}).status_code == 404
+
+
+def test_the_audit_list_pages_in_time_order_across_services(stack, course):
+    whole = stack.api("GET", "/api/v1/audit?student=G1&limit=500", stack.admin()).json()
+    assert whole["items"] and whole["next_cursor"] is None
+    assert {e["service"] for e in whole["items"]} >= {"attendance", "grading"}
+    times = [datetime.fromisoformat(e["at"]) for e in whole["items"]]
+    assert times == sorted(times)
+    seen, cursor = [], None
+    while True:
+        r = stack.api("GET", "/api/v1/audit?student=G1&limit=3" + (f"&cursor={cursor}" if cursor else ""),
+                      stack.admin())
+        assert r.status_code == 200, r.text
+        seen += [(e["service"], e["id"]) for e in r.json()["items"]]
+        cursor = r.json()["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [(e["service"], e["id"]) for e in whole["items"]]
+    bad = stack.api("GET", "/api/v1/audit?cursor=eyJ4IjogMX0=", stack.admin())
+    assert bad.status_code == 422 and "cursor" in bad.json()["errors"]
 
 
 def test_an_archived_year_answers_locked_and_the_audit_chain_still_verifies(stack, course):

@@ -1,7 +1,9 @@
 """Issue 8 item 4: deploy/backup and deploy/restore on the real test stack. The stack is filled through the API,
 one subscriber (reports) is stopped so that some published events are not yet processed, one relay is stopped so
 that one event is not yet published; the backup is restored into a fresh database, which must have the same rows,
-verifying audit chains, its own roles with the same grants, and an outbox that delivers what had not arrived."""
+verifying audit chains, its own roles with the same grants, and an outbox that delivers what had not arrived.
+RULES.md §9: the journal is backed up and restorable (001 §4.1, 003 §7.3); the schedule is the operator's (cron or
+the k8s CronJob of deploy/README.md)."""
 
 from __future__ import annotations
 

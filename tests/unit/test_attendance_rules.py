@@ -248,16 +248,18 @@ def test_a_batch_of_checkins_is_judged_in_order_repeats_are_no_ops_rules_9_archi
 
 
 def test_excuse_document_due_over_a_weekend_003_4_2_3():
-    # absent to Friday 16 Oct 2026: Mon 19, Tue 20, Wed 21 are the three working days
-    assert domain.document_due(OSHTU, date(2026, 10, 16)) == date(2026, 10, 21)
-    assert not domain.late_filing(OSHTU, date(2026, 10, 16), at("2026-10-21", "23:59"))
-    assert domain.late_filing(OSHTU, date(2026, 10, 16), at("2026-10-22", "00:01"))
+    # absent to Friday 16 Oct 2026, back on Monday 19: Tue 20, Wed 21, Thu 22 are the three working days
+    assert domain.document_due(OSHTU, date(2026, 10, 16)) == date(2026, 10, 22)
+    assert not domain.late_filing(OSHTU, date(2026, 10, 16), at("2026-10-22", "23:59"))
+    assert domain.late_filing(OSHTU, date(2026, 10, 16), at("2026-10-23", "00:01"))
+    # absent to Tuesday 13 Oct, back on Wednesday 14: Thu 15, Fri 16, Mon 19
+    assert domain.document_due(OSHTU, date(2026, 10, 13)) == date(2026, 10, 19)
 
 
 def test_excuse_document_due_over_public_holidays_003_4_2_3_rules_5():
     # Kyrgyz May holidays 1-9 May 2026 (Labour Day, Constitution Day, Victory Day and the days between)
     assert all(not OSHTU.is_working_day(date(2026, 5, d)) for d in range(1, 11))
-    assert domain.document_due(OSHTU, date(2026, 4, 30)) == date(2026, 5, 13)
+    assert domain.document_due(OSHTU, date(2026, 4, 30)) == date(2026, 5, 14)  # back on Monday 11 May
     assert not domain.late_filing(OSHTU, date(2026, 4, 30), at("2026-05-12", "10:00"))
 
 

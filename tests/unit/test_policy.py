@@ -398,8 +398,9 @@ def test_oshtu_current_grade_entry_is_5_calendar_days_003_4_3_1() -> None:
 
 def test_oshtu_module_and_final_grades_003_4_3_2_4_3_3() -> None:
     policy = load_preset("oshtu")
-    assert policy.window("module_grade_entry").unit == "academic_calendar"
-    assert policy.deadline("module_grade_entry", kg(2026, 10, 5, 9, 0)) is None
+    assert policy.window("module_grade_entry").unit == "calendar_week"  # the module week: the module test's
+    assert policy.deadline("module_grade_entry", kg(2026, 10, 7, 9, 0)) == end_of(date(2026, 10, 11), BISHKEK)
+    assert policy.deadline("module_grade_entry", kg(2026, 10, 11, 9, 0)) == end_of(date(2026, 10, 11), BISHKEK)
     assert policy.deadline("final_grade_entry", kg(2027, 1, 12, 9, 0)) == end_of(date(2027, 1, 12), BISHKEK)
 
 
@@ -607,8 +608,8 @@ def test_dates_both_off_and_working_are_refused(tmp_path: Path) -> None:
 # --- reports, retention, check-in, at-risk (RULES.md §8-9) ----------------------------------------------------
 
 
-def test_report_cadence_001_3_5_002_3_6_004_16() -> None:
-    assert load_preset("oshsu").reports["filling_check"].cadence == ("biweekly",)
+def test_report_cadence_001_3_5_001_6_2_002_3_6_004_16() -> None:
+    assert load_preset("oshsu").reports["filling_check"].cadence == ("weekly", "biweekly")  # 001 §6.2, §3.5
     assert load_preset("jagu").reports["filling_check"].cadence == ("monthly",)
     assert load_preset("kostanay").reports["filling_check"].cadence == ("weekly",)
     assert load_preset("oshsu").reports["attendance"].cadence[0] == "weekly"   # 001 §6.2
@@ -641,3 +642,11 @@ def test_checkin_and_at_risk_defaults() -> None:
 def test_bad_subnet_is_refused(tmp_path: Path) -> None:
     message = broken(tmp_path, "oshsu", lambda d: d["checkin"].update(allowed_subnets=["10.0.0.0/8", "lab"]))
     assert "checkin.allowed_subnets.1: Not an IP network: 'lab'." in message
+
+
+def test_substitutes_are_assigned_by_the_department_head_and_at_kostanay_with_the_faculty_heads_permission_004_21(
+) -> None:
+    """RULES.md §1: 000 §2, 002 §3.5 (the department head); 004 §21 (the faculty head's written permission)."""
+    assert {name: load_preset(name).substitutes.assigned_by for name in PRESETS} == {
+        "jagu": "department_head", "oshsu": "department_head", "oshtu": "department_head",
+        "kostanay": "directorate"}

@@ -73,9 +73,9 @@ def test_filters_are_checked():
     f, errors = domain.parse_filters(group="G1", date_from="2026-09-01", date_to="2026-09-30")
     assert not errors and f.wire()["date_to"] == "2026-09-30"
     _, errors = domain.parse_filters(date_from="1 Sept", date_to="2026-09-30", teacher=5)
-    assert set(errors) == {"date_from", "teacher"}
+    assert set(errors) == {"from", "teacher"}  # named as the client sent them (API.md query parameters)
     _, errors = domain.parse_filters(date_from="2026-10-01", date_to="2026-09-30")
-    assert set(errors) == {"date_to"}
+    assert set(errors) == {"to"}
 
 
 # -- the statement (RULES.md §8: statements produced from the journal) ---------------------------------------

@@ -417,9 +417,12 @@ def judge_checkins(policy: Policy, requests: Iterable[CheckinRequest], sessions:
 
 
 def document_deadline(policy: Policy, to: date) -> datetime | None:
-    """The last instant to hand the document in: the preset's `excuse_document` window counted from the last
-    day of the absence (003 §4.2.3: within 3 working days of returning), or None when it has no time bound."""
-    return policy.deadline("excuse_document", datetime.combine(to, time(12), tzinfo=policy.tz))
+    """The last instant to hand the document in, or None when it has no time bound: the preset's
+    `excuse_document` window counted from the student's return (003 §4.2.3: "within 3 working days from the day
+    of coming back to study"), the first working day after the absence's last day; like every period in days it
+    starts the day after that (kernel/policy.py)."""
+    back = policy.add_working_days(to, 1)
+    return policy.deadline("excuse_document", datetime.combine(back, time(12), tzinfo=policy.tz))
 
 
 def document_due(policy: Policy, to: date) -> date | None:

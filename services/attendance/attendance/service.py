@@ -7,9 +7,6 @@ owns (the classifier, who may set which status, the roster, the check-in window,
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from time import monotonic
@@ -43,6 +40,7 @@ from kernel.consumer import handles
 from kernel.db import Database
 from kernel.errors import Locked, NotFound, ValidationFailed
 from kernel.events import Envelope
+from kernel.paging import decode_cursor, encode_cursor, page_by_id, page_size
 from kernel.policy import MAKEUP, Policy
 from kernel.readmodels import apply_assignment, replace_enrolment
 from kernel.service import ServiceBase
@@ -52,35 +50,14 @@ from kernel.wire import as_id as _id
 from kernel.wire import iso as _iso
 from kernel.wire import policy
 
-MAX_LIMIT = 500
 REFERENCE_GRACE_S = 3.0  # how long a timetable naming unknown groups or load waits for identity's events
 SCHEDULED = ("id", "ref", "term", "discipline", "group", "subgroup", "kind", "teacher", "starts_at", "minutes",
              "room")
 
+
 def session_chain(session_id: int) -> str:
     """The audit chain of a session: its marks, check-ins and topic (kernel.audit: one chain per stream)."""
     return f"session:{session_id}"
-
-
-def _encode_cursor(*parts: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(parts, default=str).encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> list[Any]:
-    try:
-        parts = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, binascii.Error, AttributeError):
-        raise _invalid("cursor", "not a cursor this service gave") from None
-    if not isinstance(parts, list):
-        raise _invalid("cursor", "not a cursor this service gave")
-    return parts
-
-
-def _limit(limit: Any) -> int:
-    try:
-        return max(1, min(int(limit), MAX_LIMIT))
-    except (TypeError, ValueError):
-        raise _invalid("limit", "not a number") from None
 
 
 def _bound(pol: Policy, value: str, field: str, end: bool) -> tuple[datetime, bool]:
@@ -251,17 +228,17 @@ class AttendanceService(ServiceBase):
                       cursor: str | None = None, student: str | None = None) -> dict[str, Any]:
         pol = policy()
         s = self.db.session
-        size = _limit(limit)
+        size = page_size(limit)
         q = select(Session)
         for column, value in ((Session.group, group), (Session.discipline, discipline),
                               (Session.teacher, teacher)):
             if value is not None:
                 q = q.where(column == value)
         if date_from:
-            instant, _ = _bound(pol, date_from, "date_from", end=False)
+            instant, _ = _bound(pol, date_from, "from", end=False)
             q = q.where(Session.starts_at >= instant)
         if date_to:
-            instant, inclusive = _bound(pol, date_to, "date_to", end=True)
+            instant, inclusive = _bound(pol, date_to, "to", end=True)
             q = q.where(Session.starts_at <= instant if inclusive else Session.starts_at < instant)
         if student is not None:
             # the sessions whose roster includes the student: one condition per enrolment period (domain.on_roster)
@@ -276,17 +253,17 @@ class AttendanceService(ServiceBase):
                 return {"items": [], "next_cursor": None}
             q = q.where(or_(*conditions))
         if cursor:
-            parts = _decode_cursor(cursor)
+            parts = decode_cursor(cursor, 2)
             try:
                 after = (datetime.fromisoformat(parts[0]), int(parts[1]))
-            except (IndexError, TypeError, ValueError):
+            except (TypeError, ValueError):
                 raise _invalid("cursor", "not a cursor this service gave") from None
             q = q.where(tuple_(Session.starts_at, Session.id) > tuple_(*after))
         rows = list(s.scalars(q.order_by(Session.starts_at, Session.id).limit(size + 1)))
         more = len(rows) > size
         rows = rows[:size]
         return {"items": [_summary(pol, r) for r in rows],
-                "next_cursor": _encode_cursor(rows[-1].starts_at.isoformat(), rows[-1].id) if more else None}
+                "next_cursor": encode_cursor(rows[-1].starts_at.isoformat(), rows[-1].id) if more else None}
 
     @rpc
     def get_session(self, session_id: int, student: str | None = None) -> dict[str, Any]:
@@ -485,7 +462,6 @@ class AttendanceService(ServiceBase):
     def list_excuses(self, state: str | None = None, students: list[str] | None = None, limit: int = 100,
                      cursor: str | None = None) -> dict[str, Any]:
         pol = policy()
-        size = _limit(limit)
         q = select(Excuse)
         if state is not None:
             q = q.where(Excuse.state == state)
@@ -493,17 +469,7 @@ class AttendanceService(ServiceBase):
             if not students:
                 return {"items": [], "next_cursor": None}
             q = q.where(Excuse.student.in_(list(students)))
-        if cursor:
-            parts = _decode_cursor(cursor)
-            try:
-                q = q.where(Excuse.id > int(parts[0]))
-            except (IndexError, TypeError, ValueError):
-                raise _invalid("cursor", "not a cursor this service gave") from None
-        rows = list(self.db.session.scalars(q.order_by(Excuse.id).limit(size + 1)))
-        more = len(rows) > size
-        rows = rows[:size]
-        return {"items": [_excuse_view(pol, r) for r in rows],
-                "next_cursor": _encode_cursor(rows[-1].id) if more else None}
+        return page_by_id(self.db.session, q, Excuse.id, limit, cursor, lambda r: _excuse_view(pol, r))
 
     @rpc
     def student_faculty_group(self, student: str) -> dict[str, Any]:

@@ -77,6 +77,8 @@ class Correction(Base):
     steps: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     requested_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # the target's group: an approver's queue holds its own units' corrections (migration 0003)
+    group: Mapped[str | None] = mapped_column(String(64))
 
 
 class ClosedYear(Base):

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from nameko.rpc import rpc
-from sqlalchemy import delete, select, text
+from sqlalchemy import and_, delete, or_, select, text, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from grading import domain
@@ -34,6 +34,7 @@ from kernel.db import Database
 from kernel.errors import Conflict, Forbidden, Locked, NotFound, ValidationFailed
 from kernel.events import Envelope
 from kernel.metrics import DomainGauge
+from kernel.paging import page_by_id
 from kernel.policy import Policy
 from kernel.readmodels import replace_enrolment
 from kernel.service import ServiceBase
@@ -92,7 +93,8 @@ class GradingService(ServiceBase):
                 "title": row.title, "date": row.date.isoformat(), "max": domain.number(row.max),
                 "created_by": row.created_by,
                 "grades": [{"student": g.student, "value": domain.number(g.value), "late": bool(g.late),
-                            "set_at": _iso(pol, g.set_at), "set_by": g.set_by} for g in self._grades(row.id)]}
+                            "first_entry_at": _iso(pol, g.first_entry_at), "set_at": _iso(pol, g.set_at),
+                            "set_by": g.set_by} for g in self._grades(row.id)]}
 
     def _facts(self, group: str, discipline: str) -> list[domain.AssessmentFact]:
         s = self.db.session
@@ -445,14 +447,20 @@ class GradingService(ServiceBase):
         return {"kind": "attendance", "session": _id(target.get("session"), "session"), "student": student}
 
     @rpc
-    def create_correction(self, target: Any, value: Any, reason: Any, actor: str) -> dict[str, Any]:
+    def create_correction(self, target: Any, value: Any, reason: Any, actor: str,
+                          group: str | None = None) -> dict[str, Any]:
+        """A late correction request; `group` (the gateway's, for a session this service has not heard of yet)
+        gives way to the target's own group."""
         pol = policy()
         if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
             raise _invalid("reason", "a written reason of 1..2000 characters (003 §4.4.2)")
         clean = self._check_target(pol, target, value)
         if clean["kind"] == "grade" and pol.corrections.academic_by == "commission":
             kind = self._assessment(clean["assessment"]).kind
-            if kind != "current":  # an academic correction (003 §4.4.3): module and final grades
+            stored = self.db.session.get(Grade, (clean["assessment"], clean["student"]))
+            # changing a module or final grade is an academic correction (003 §4.4.3 b); a missed first entry of
+            # one is a technical one (§4.4.3 a), through this chain like any late entry (§4.4.2)
+            if kind != "current" and stored is not None:
                 raise Forbidden(f"a {kind} grade changes only by an appeal commission's decision and protocol "
                                 "(003 §4.4.3, RULES.md §5); file an appeal instead")
         uow = self.db
@@ -460,7 +468,12 @@ class GradingService(ServiceBase):
         first = pol.corrections.chain[0]
         step = domain.Step(first.action, first.role, actor, now, None)
         upcoming = domain.next_step(pol, [step])
-        row = Correction(target=clean, value=value, reason=reason.strip(), state="pending",
+        if clean["kind"] == "grade":
+            group = self._assessment(clean["assessment"]).group
+        else:
+            session = uow.session.get(Session, clean["session"])
+            group = session.group if session is not None else group
+        row = Correction(target=clean, value=value, reason=reason.strip(), state="pending", group=group,
                          next_action=upcoming[0] if upcoming else None, next_role=upcoming[1] if upcoming else None,
                          steps=[self._step_wire(step)], requested_by=actor, created_at=now)
         uow.session.add(row)
@@ -525,16 +538,28 @@ class GradingService(ServiceBase):
 
     @rpc
     def list_corrections(self, state: str | None = None, requested_by: str | None = None,
-                         awaiting_role: str | None = None) -> dict[str, Any]:
+                         reach: list[Any] | None = None, limit: Any = None, cursor: Any = None) -> dict[str, Any]:
+        """A page, in id order, of the corrections a caller has business with: those it requested (`requested_by`)
+        and, for each `[role, groups]` of `reach` (groups None: every group), those awaiting that role in those
+        groups or, with a `state` other than pending, those of its groups in that state. Neither: every one."""
         pol = policy()
-        q = select(Correction).order_by(Correction.id)
+        if state is not None and state not in ("pending", "executed", "rejected"):
+            raise _invalid("state", "pending, executed or rejected")
+        q = select(Correction)
         if state is not None:
             q = q.where(Correction.state == state)
+        mine = []
         if requested_by is not None:
-            q = q.where(Correction.requested_by == requested_by)
-        if awaiting_role is not None:
-            q = q.where(Correction.state == "pending", Correction.next_role == awaiting_role)
-        return {"items": [self._correction_view(pol, r) for r in self.db.session.scalars(q)], "next_cursor": None}
+            mine.append(Correction.requested_by == requested_by)
+        for role, groups in reach or []:
+            waiting = [] if state not in (None, "pending") else [Correction.state == "pending",
+                                                                   Correction.next_role == role]
+            clauses = [*waiting, *([] if groups is None else [Correction.group.in_(list(groups))])]
+            mine.append(and_(*clauses) if clauses else true())
+        if mine:
+            q = q.where(or_(*mine))
+        return page_by_id(self.db.session, q, Correction.id, limit, cursor,
+                          lambda r: self._correction_view(pol, r))
 
     # -- the year archive ---------------------------------------------------------------------------------
     @rpc

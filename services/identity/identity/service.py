@@ -33,6 +33,7 @@ from kernel import clock
 from kernel.db import Database, UnitOfWork
 from kernel.errors import Forbidden, NotFound, Unauthenticated, ValidationFailed
 from kernel.metrics import DomainGauge
+from kernel.paging import page_by_id
 from kernel.service import ServiceBase
 from kernel.validation import load as _load
 from kernel.validation import reject as _reject
@@ -98,6 +99,12 @@ def token_view(row: ApiToken) -> dict[str, Any]:
     view = token_state(row)
     del view["token_hash"]
     return view
+
+
+
+def _headed_department(row: dict[str, Any]) -> str | None:
+    """A staff row without `department` (API.md's staff row has none): the department its head role names."""
+    return next((r["scope"] for r in row.get("roles") or [] if r["role"] == "department_head" and r["scope"]), None)
 
 
 class IdentityService(ServiceBase):
@@ -194,7 +201,7 @@ class IdentityService(ServiceBase):
         for section, kind in sections:
             for row in batch[section]:
                 values = {"code": row["code"], "kind": kind, "full_name": row["full_name"],
-                          "department": row.get("department")}
+                          "department": row.get("department") or _headed_department(row)}
                 if upsert(Person, row["code"], values, section):
                     changed_people.add(row["code"])
                 account = s.get(Account, row["code"])
@@ -421,13 +428,7 @@ class IdentityService(ServiceBase):
 
     @rpc
     def list_tokens(self, limit: int = 100, cursor: Any = None) -> dict[str, Any]:
-        query = select(ApiToken).order_by(ApiToken.id).limit(limit + 1)
-        if cursor:
-            query = query.where(ApiToken.id > as_id(cursor, "cursor"))
-        rows = list(self.db.session.scalars(query))
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return {"items": [token_view(r) for r in rows], "next_cursor": str(rows[-1].id) if more else None}
+        return page_by_id(self.db.session, select(ApiToken), ApiToken.id, limit, cursor, token_view)
 
     @rpc
     def department_of(self, code: str) -> str | None:

@@ -22,6 +22,7 @@ from kernel.db import Database
 from kernel.errors import Conflict, DeadlinePassed, NotFound
 from kernel.events import Envelope
 from kernel.metrics import DomainGauge
+from kernel.paging import after_id, encode_cursor, page_by_id, page_size
 from kernel.policy import Policy
 from kernel.service import ServiceBase
 from kernel.wire import as_id as _id
@@ -40,8 +41,6 @@ from makeup.models import (
     StatementInfo,
 )
 
-MAX_LIMIT = 500
-
 
 def _local(pol: Policy, value: datetime | None) -> datetime | None:
     return pol.local(value) if value is not None else None
@@ -58,13 +57,6 @@ def _step(pol: Policy, action: str, actor: str, at: datetime, **extra: Any) -> d
 def _ext_steps(row: Makeup) -> list[domain.ExtensionStep]:
     return [domain.ExtensionStep(role=s["role"], actor=s["actor"], at=_instant(s["at"]), until=_instant(s["until"]),
                                  reason=s.get("reason") or "") for s in row.extension or []]
-
-
-def _limit(limit: Any) -> int:
-    try:
-        return max(1, min(int(limit), MAX_LIMIT))
-    except (TypeError, ValueError):
-        raise domain.invalid("limit", "not a number") from None
 
 
 def _makeup_view(pol: Policy, row: Makeup, now: datetime) -> dict[str, Any]:
@@ -276,16 +268,21 @@ class MakeupService(ServiceBase):
     @rpc
     def list_makeups(self, state: str | None = None, group: str | None = None, discipline: str | None = None,
                      student: str | None = None, teacher: str | None = None,
-                     awaiting_extension_role: str | None = None, limit: int = MAX_LIMIT,
-                     cursor: Any = None) -> dict[str, Any]:
+                     awaiting_extension_role: str | None = None, groups: list[str] | None = None,
+                     limit: Any = None, cursor: Any = None) -> dict[str, Any]:
+        """A page of make-ups in id order; `groups` narrows them to the caller's units (an approver's queue holds
+        the make-ups of the groups it oversees, nobody else's)."""
         pol = policy()
         uow = self.db
         now = uow.now()
+        size = page_size(limit)
         q = select(Makeup).order_by(Makeup.id)
         for column, value in ((Makeup.group, group), (Makeup.discipline, discipline), (Makeup.student, student),
                               (Makeup.teacher, teacher)):
             if value is not None:
                 q = q.where(column == value)
+        if groups is not None:
+            q = q.where(Makeup.group.in_(list(groups)))
         if state is not None:
             if state not in domain.MAKEUP_STATES:
                 raise domain.invalid("state", f"one of {', '.join(domain.MAKEUP_STATES)}")
@@ -297,9 +294,9 @@ class MakeupService(ServiceBase):
                 q = q.where(Makeup.state == state, or_(Makeup.deadline.is_(None), Makeup.deadline >= now))
         if awaiting_extension_role is not None:
             q = q.where(Makeup.state != "completed")
-        if cursor is not None:
-            q = q.where(Makeup.id > _id(cursor, "cursor"))
-        size = _limit(limit)
+        after = after_id(cursor)
+        if after is not None:
+            q = q.where(Makeup.id > after)
         items: list[dict[str, Any]] = []
         last = None
         for row in uow.session.scalars(q):
@@ -310,7 +307,7 @@ class MakeupService(ServiceBase):
                 if not steps and not domain.is_past(row.deadline, now):
                     continue  # the first approver's queue holds the make-ups past their deadline
             if len(items) == size:
-                return {"items": items, "next_cursor": str(last)}
+                return {"items": items, "next_cursor": encode_cursor(last)}
             items.append(_makeup_view(pol, row, now))
             last = row.id
         return {"items": items, "next_cursor": None}
@@ -427,17 +424,17 @@ class MakeupService(ServiceBase):
 
     @rpc
     def list_disputes(self, state: str | None = None, student: str | None = None, assessment: Any = None,
-                      group: str | None = None, discipline: str | None = None) -> dict[str, Any]:
+                      group: str | None = None, discipline: str | None = None, limit: Any = None,
+                      cursor: Any = None) -> dict[str, Any]:
         pol = policy()
-        q = select(Dispute).order_by(Dispute.id)
+        q = select(Dispute)
         for column, value in ((Dispute.state, state), (Dispute.student, student), (Dispute.group, group),
                               (Dispute.discipline, discipline)):
             if value is not None:
                 q = q.where(column == value)
         if assessment is not None:
             q = q.where(Dispute.assessment == _id(assessment, "assessment"))
-        return {"items": [_dispute_view(pol, r) for r in self.db.session.scalars(q.limit(MAX_LIMIT))],
-                "next_cursor": None}
+        return page_by_id(self.db.session, q, Dispute.id, limit, cursor, lambda r: _dispute_view(pol, r))
 
     # -- commissions and appeals (003 §6.3) -----------------------------------------------------------------
     @rpc
@@ -472,11 +469,11 @@ class MakeupService(ServiceBase):
                                  pol.local(self.db.now()).date())
 
     @rpc
-    def list_commissions(self) -> dict[str, Any]:
+    def list_commissions(self, limit: Any = None, cursor: Any = None) -> dict[str, Any]:
         pol = policy()
         today = pol.local(self.db.now()).date()
-        rows = self.db.session.scalars(select(Commission).order_by(Commission.id).limit(MAX_LIMIT))
-        return {"items": [_commission_view(pol, r, today) for r in rows], "next_cursor": None}
+        return page_by_id(self.db.session, select(Commission), Commission.id, limit, cursor,
+                          lambda r: _commission_view(pol, r, today))
 
     @rpc
     def commission_of(self, member: str, active_only: bool = True) -> list[int]:
@@ -552,21 +549,22 @@ class MakeupService(ServiceBase):
         return _appeal_view(policy(), self._get(Appeal, appeal_id, "appeal"))
 
     @rpc
-    def list_appeals(self, state: str | None = None, student: str | None = None,
-                     commission: Any = None) -> dict[str, Any]:
-        """The student's own; a commission's queue: every appeal awaiting a decision and those it decided."""
+    def list_appeals(self, state: str | None = None, student: str | None = None, commissions: list[Any] | None = None,
+                     limit: Any = None, cursor: Any = None) -> dict[str, Any]:
+        """The student's own; the queue of the caller's commissions: every appeal awaiting a decision and those
+        they decided."""
         pol = policy()
-        q = select(Appeal).order_by(Appeal.id)
+        q = select(Appeal)
         if state is not None:
             if state not in domain.APPEAL_STATES:
                 raise domain.invalid("state", f"one of {', '.join(domain.APPEAL_STATES)}")
             q = q.where(Appeal.state == state)
         if student is not None:
             q = q.where(Appeal.student == student)
-        if commission is not None:
-            q = q.where(or_(Appeal.state == "filed", Appeal.commission == _id(commission, "commission")))
-        return {"items": [_appeal_view(pol, r) for r in self.db.session.scalars(q.limit(MAX_LIMIT))],
-                "next_cursor": None}
+        if commissions is not None:
+            mine = [_id(c, "commission") for c in commissions]
+            q = q.where(or_(Appeal.state == "filed", Appeal.commission.in_(mine)))
+        return page_by_id(self.db.session, q, Appeal.id, limit, cursor, lambda r: _appeal_view(pol, r))
 
     @rpc
     def decide_appeal(self, appeal_id: Any, upheld: Any, protocol: Any, value: Any, actor: str) -> dict[str, Any]:

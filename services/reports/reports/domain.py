@@ -234,7 +234,8 @@ class Filters:
 
 def parse_filters(faculty: Any = None, group: Any = None, discipline: Any = None, teacher: Any = None,
                   date_from: Any = None, date_to: Any = None) -> tuple[Filters, dict[str, str]]:
-    """The report's filters from JSON-able values; errors keyed by field (empty when valid)."""
+    """The report's filters from JSON-able values; errors keyed by the query parameter (`from`, `to`: API.md),
+    empty when valid."""
     errors: dict[str, str] = {}
     codes: dict[str, str | None] = {}
     for name, value in (("faculty", faculty), ("group", group), ("discipline", discipline), ("teacher", teacher)):
@@ -246,7 +247,7 @@ def parse_filters(faculty: Any = None, group: Any = None, discipline: Any = None
             errors[name] = "a code (string, at most 64 characters)"
             codes[name] = None
     days: dict[str, date | None] = {}
-    for name, value in (("date_from", date_from), ("date_to", date_to)):
+    for name, param, value in (("date_from", "from", date_from), ("date_to", "to", date_to)):
         days[name] = None
         if value in (None, ""):
             continue
@@ -255,9 +256,9 @@ def parse_filters(faculty: Any = None, group: Any = None, discipline: Any = None
         except ValueError:
             pass
         if days[name] is None:
-            errors[name] = "a date YYYY-MM-DD"
+            errors[param] = "a date YYYY-MM-DD"
     if days["date_from"] and days["date_to"] and days["date_from"] > days["date_to"]:
-        errors["date_to"] = "not before date_from"
+        errors["to"] = "not before from"
     return Filters(faculty=codes["faculty"], group=codes["group"], discipline=codes["discipline"],
                    teacher=codes["teacher"], date_from=days["date_from"], date_to=days["date_to"]), errors
 

@@ -1,0 +1,12 @@
+"""The audit list's order (time, then id), indexed: GET /api/v1/audit pages through it merged across services."""
+
+from alembic import op
+
+from kernel.migrate import add_audit_time_order
+
+revision = "0004"
+down_revision = "0003"
+
+
+def upgrade() -> None:
+    add_audit_time_order(op, "grading")
