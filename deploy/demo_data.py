@@ -392,7 +392,7 @@ def contingent(preset: str = "oshtu", password: str = DEFAULT_PASSWORD) -> dict:
         if code in curated:
             roles.append({"role": "curator", "scope": curated[code]})
         staff.append({"code": code, "full_name": staff_names[code], "login": login, "password": password,
-                      "roles": roles})
+                      "department": dept, "roles": roles})
     for i, (faculty, _name) in enumerate(p.faculties, start=1):
         code = f"D{i:02d}"
         staff.append({"code": code, "full_name": staff_names[code], "login": f"dean{i}", "password": password,

@@ -187,18 +187,21 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
         department = self.db.session.get(OrgUnit, unit.parent) if unit and unit.parent else None
         return department.parent if department else None
 
-    def oversees_teacher(self, caller: Caller, teacher: Any, role: str) -> bool:
+    def oversees_teacher(self, caller: Caller, teacher: Any, role: str, group: str | None = None) -> bool:
         """Whether the caller heads the teacher's department (role department_head) or runs its faculty (role
-        directorate): the department the staff import named, else, for a teacher imported without one (API.md's
-        staff row has none), the departments of the groups the teacher teaches."""
+        directorate): the department the staff import named; for a teacher imported without one (API.md's staff
+        row has none), the departments of the groups the substitution covers (`group`, else every group the
+        teacher teaches), all of which must be the caller's."""
         scopes = {s for r, s in caller.roles if r == role}
-        departments = {teacher.department} if teacher.department is not None else {
-            self.department_of_group(g) for g in self.db.session.scalars(
-                select(Assignment.group).where(Assignment.teacher == teacher.code))}
+        if teacher.department is not None:
+            departments = {teacher.department}
+        else:
+            taught = set(self.db.session.scalars(select(Assignment.group).where(Assignment.teacher == teacher.code)))
+            departments = {self.department_of_group(g) for g in ({group} & taught if group else taught)}
         if role == "directorate":
-            return any((unit := self.db.session.get(OrgUnit, d)) is not None and unit.parent in scopes
-                       for d in departments if d)
-        return bool(departments & scopes)
+            units = [self.db.session.get(OrgUnit, d) if d else None for d in departments]
+            departments = {u.parent if u is not None else None for u in units}
+        return bool(departments) and departments <= scopes
 
     def groups_overseen(self, caller: Caller, role: str) -> list[str]:
         """The groups of the departments a department head heads, or of the faculties a directorate runs: what
@@ -338,7 +341,8 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
         if not caller.has(role):
             raise Forbidden(f"substitutes are assigned by the {role.replace('_', ' ')} here")
         teacher = self.db.session.get(Principal, body["teacher"])
-        if teacher is None or teacher.kind != "staff" or not self.oversees_teacher(caller, teacher, role):
+        if teacher is None or teacher.kind != "staff" or not self.oversees_teacher(caller, teacher, role,
+                                                                                  body.get("group")):
             raise NotFound(f"no teacher {body['teacher']} in your unit")  # API.md: not visible = not there
         return self.identity.call("create_substitution", json.loads(request.get_data()), caller.code)
 

@@ -7,6 +7,10 @@ const q = param("q");
 let items = null;
 let extra = null; // the filling report's totals
 
+/** A list's page of 500 after `cursor` (API.md: lists answer a page and its next_cursor). */
+const page = (path, cursor) => `${path}&limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+const MAX_PAGES = 20; // a queue is worked through whole; 10,000 items is more than any office holds
+
 const button = (text, onclick, secondary = false) =>
   el("button", { type: "button", class: secondary ? "secondary" : null, onclick }, text);
 
@@ -23,7 +27,7 @@ async function act(method, path, body) {
 const QUEUES = {
   excuses: {
     title: "q_excuses",
-    load: () => api("GET", "/api/v1/excuses?state=pending"),
+    load: (f, cursor) => api("GET", page("/api/v1/excuses?state=pending", cursor)),
     fields: ["id", "student", "kind", "from", "to", "document", "state"],
     actions: (x) => el("div", { class: "toolbar" }, noteInput(`note-${x.id}`),
       button(t("approve"), () => act("POST", `/api/v1/excuses/${x.id}/decision`, { approve: true, note: $(`#note-${x.id}`).value || null })),
@@ -31,7 +35,7 @@ const QUEUES = {
   },
   corrections: {
     title: "q_corrections",
-    load: () => api("GET", "/api/v1/corrections?state=pending"),
+    load: (f, cursor) => api("GET", page("/api/v1/corrections?state=pending", cursor)),
     fields: ["id", "target", "value", "reason", "requested_by", "created_at", "next", "due"],
     actions: (x) => {
       const step = x.next && hasRole(x.next.role) ? x.next.action : null;
@@ -60,7 +64,7 @@ const QUEUES = {
   },
   appeals: {
     title: "q_appeals",
-    load: () => api("GET", "/api/v1/appeals?state=filed"),
+    load: (f, cursor) => api("GET", page("/api/v1/appeals?state=filed", cursor)),
     fields: ["id", "student", "statement", "assessment", "reason", "state"],
     actions: (x) => {
       const protocol = el("input", { id: `protocol-${x.id}`, "aria-label": t("protocol"), placeholder: t("protocol"), maxlength: 64 });
@@ -86,11 +90,16 @@ async function load() {
     items = [];
     return;
   }
-  const r = await queue.load(filterValues());
-  if (r.ok) items = r.data.items;
-  else {
+  let r = await queue.load(filterValues());
+  if (!r.ok) {
     items = [];
     say(problemText(r), false);
+    return;
+  }
+  items = r.data.items;
+  for (let n = 1; r.ok && r.data.next_cursor && n < MAX_PAGES; n++) {
+    r = await queue.load(filterValues(), r.data.next_cursor);
+    if (r.ok) items = items.concat(r.data.items);
   }
 }
 
