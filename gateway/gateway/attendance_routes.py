@@ -19,6 +19,7 @@ from attendance import domain as attendance_rules
 from attendance.domain import PRESENT, CheckinRequest
 from attendance.schemas import TimetableSchema
 from gateway import checkin, windows
+from gateway.auth import OFFICE
 from gateway.http import http, limit_of, route
 from gateway.models import ClosedYear, Principal, Session, StatementLock, Substitution
 from gateway.schemas import (
@@ -47,7 +48,6 @@ from kernel.policy import CHECKIN as CHECKIN_ROLE
 from kernel.policy import load_preset
 from kernel.roster import Period
 
-OFFICE = ("it_admin", "academic_office")
 # how long the check-in's view of a session or of the archived years may lag the events (attendance re-checks)
 CHECKIN_FACTS_TTL_S = 30.0
 PAGE = (Path(__file__).parent / "pages" / "checkin.html").read_text(encoding="utf-8")

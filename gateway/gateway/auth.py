@@ -89,6 +89,7 @@ def throttled_until(failures: list[datetime], now: datetime, limit: int, window_
 API_TOKEN_PREFIX = "ejt_"
 # A token of a faculty system acts as its faculty's dean's office would, read-only unless a scope opens writes.
 INTEGRATION_ACTS_AS = "directorate"
+OFFICE = ("it_admin", "academic_office")  # the university-wide office roles: every unit's objects are theirs
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # The paths whose writes each write scope opens (the route's own role and object checks still apply).
 WRITE_AREAS: dict[str, tuple[str, ...]] = {

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Request
 
 from gateway import windows
+from gateway.auth import OFFICE
 from gateway.http import PDF, XLSX, limit_of, route
 from gateway.models import Assignment, ClosedYear, Principal, Session, StatementLock
 from gateway.schemas import (
@@ -34,7 +35,6 @@ from kernel.errors import Forbidden, NotFound, ValidationFailed
 from kernel.events import Envelope
 from kernel.policy import load_preset
 
-OFFICE = ("it_admin", "academic_office")
 APPROVERS = ("department_head", "directorate", *OFFICE)  # the late-correction chain (RULES.md §5)
 GROUP_PARAMS = {"group": "group code", "discipline": "discipline code"}
 

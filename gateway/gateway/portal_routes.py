@@ -17,6 +17,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Request, Response
 
 from gateway import portal
+from gateway.auth import OFFICE
 from gateway.http import route
 from gateway.models import Principal
 from gateway.schemas import TimetableResultSchema
@@ -27,7 +28,6 @@ from kernel.policy import load_preset
 from kernel.validation import invalid
 
 portal.mapping()  # a mapping file with an ambiguous alias stops the gateway when it starts, not at a user's upload
-OFFICE = ("it_admin", "academic_office")
 IMPORT_TIMEOUT = 300.0
 # kind -> the service and RPC behind `POST /api/v1/import/{kind}` (the JSON route of service.py, attendance_routes.py)
 IMPORTS = {"contingent": ("identity", "import_contingent"), "load": ("identity", "import_load"),

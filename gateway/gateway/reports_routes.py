@@ -10,6 +10,7 @@ from urllib.parse import quote
 from marshmallow import Schema, ValidationError
 from werkzeug.wrappers import Request, Response
 
+from gateway.auth import OFFICE
 from gateway.http import CSV, PDF, XLSX, route, schema_of
 from gateway.models import OrgUnit, Principal
 from gateway.report_schemas import (
@@ -30,7 +31,6 @@ from kernel.errors import Forbidden, NotFound, ValidationFailed
 from kernel.validation import flatten_marshmallow
 
 LANGS = ("ky", "ru", "kk", "en")
-OFFICE = ("it_admin", "academic_office")
 
 
 def document(answer: dict[str, Any]) -> Response:

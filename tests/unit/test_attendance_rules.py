@@ -135,6 +135,36 @@ def test_teacher_overrides_a_self_checkin_and_own_marks_api_attendance():
     assert changes == [Change("S1", "present", "absent"), Change("S2", "absent", "present")]
 
 
+def test_a_teachers_own_mark_changes_only_inside_the_self_correction_window_from_its_entry_003_4_4_1():
+    """003 §4.4.1: 3 calendar days from the mark's own entry; a mark entered later in the session's window (another
+    student added on day 2) keeps its own three days. A check-in the teacher overrides is not the teacher's entry."""
+    entered = at("2026-10-05", "10:00")
+    own = {"S1": Mark("absent", "teacher", entered), "S2": Mark("present", "checkin")}
+    assert domain.decide_marks(OSHTU, "teacher", [{"student": "S1", "status": "present"}], ROSTER, own,
+                               at("2026-10-08", "23:00")) == [Change("S1", "absent", "present")]
+    with pytest.raises(WindowClosed) as err:
+        domain.decide_marks(OSHTU, "teacher", [{"student": "S2", "status": "absent"},
+                                               {"student": "S1", "status": "present"}], ROSTER, own,
+                            at("2026-10-09", "09:00"))
+    assert list(err.value.errors) == ["marks[1].status"] and "S1" in err.value.errors["marks[1].status"][0]
+
+
+def test_kostanay_a_teacher_does_not_change_an_entered_mark_an_act_to_the_faculty_head_does_004_4_13():
+    """004 §4, §13: an error in entered data goes by an act to the faculty head (the correction chain), even inside
+    the 2-day entry window (§17); a first entry and the override of a student's own check-in stay the teacher's."""
+    entered = at("2026-10-05", "10:00")
+    marks = {"S1": Mark("absent", "teacher", entered), "S2": Mark("present", "checkin")}
+    with pytest.raises(WindowClosed):
+        domain.decide_marks(KOSTANAY, "teacher", [{"student": "S1", "status": "present"}], ROSTER, marks,
+                            entered + timedelta(minutes=10))
+    changes = domain.decide_marks(KOSTANAY, "teacher", [{"student": "S2", "status": "absent"},
+                                                        {"student": "S3", "status": "present"}], ROSTER, marks,
+                                  entered + timedelta(minutes=10))
+    assert changes == [Change("S2", "present", "absent"), Change("S3", None, "present")]
+    assert domain.decide_marks(KOSTANAY, domain.CORRECTION, [{"student": "S1", "status": "present"}], ROSTER, marks,
+                               entered + timedelta(days=5)) == [Change("S1", "absent", "present")]
+
+
 def test_a_student_not_on_the_roster_is_refused_naming_the_row_api_attendance():
     with pytest.raises(ValidationFailed) as err:
         domain.decide_marks(OSHTU, "teacher", [{"student": "S1", "status": "present"},

@@ -174,6 +174,7 @@ def only_references(errors: Mapping[str, Any]) -> bool:
 class Mark:
     status: str
     source: str
+    entered_at: datetime | None = None  # a teacher's value: when it was first entered
 
 
 @dataclass(frozen=True)
@@ -207,10 +208,12 @@ def may_replace(policy: Policy, role: str, current: Mark) -> bool:
 
 
 def decide_marks(policy: Policy, role: str, marks: Sequence[Mapping[str, str]], roster: Iterable[str],
-                 current: Mapping[str, Mark]) -> list[Change]:
+                 current: Mapping[str, Mark], now: datetime | None = None) -> list[Change]:
     """The changes a batch of marks makes, or the refusal: an unknown status or a repeated student (422),
     a status the role may not set (403), a student not on the roster (422), a document-backed mark the role
-    may not undo (403). Unchanged marks make no change; marks not sent stay as they are."""
+    may not undo (403), a teacher's own mark changed after its self-correction window (409 window_closed: 003
+    §4.4.1 three days from its entry; none at kostanay, 004 §4, §13; the correction chain is the way). Unchanged
+    marks make no change; marks not sent stay as they are."""
     errors = Errors()
     seen: dict[str, int] = {}
     for i, m in enumerate(marks):
@@ -240,7 +243,14 @@ def decide_marks(policy: Policy, role: str, marks: Sequence[Mapping[str, str]], 
         if stored is not None and not may_replace(policy, role, stored):
             message = f"the mark is {stored.status!r} (from {stored.source}); a {role} may not change it"
             raise Forbidden(f"marks[{i}]: {message}", {f"marks[{i}].status": [message]})
+        if (role == "teacher" and now is not None and stored is not None and stored.source == "teacher"
+                and stored.entered_at is not None and not policy.is_open("self_correction", stored.entered_at, now)):
+            errors.add(f"marks[{i}].status", f"{m['student']}: entered {policy.local(stored.entered_at):%Y-%m-%d %H:%M}"
+                                             "; past the self-correction window, request a correction")
         changes.append(Change(m["student"], stored.status if stored else None, m["status"]))
+    if errors:
+        raise WindowClosed("a mark entered before can no longer be changed by the teacher; request a correction",
+                           errors.by_field)
     return changes
 
 

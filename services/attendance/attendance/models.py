@@ -74,6 +74,9 @@ class Mark(Base):
     source: Mapped[str] = mapped_column(String(16))  # teacher | checkin | excuse | makeup
     set_by: Mapped[str] = mapped_column(String(64))
     set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # when the teacher's value was first entered: a teacher's change is timed from it (self-correction window,
+    # 003 §4.4.1; none at kostanay, 004 §4, §13); NULL for a check-in's, an excuse's or a make-up's mark
+    first_entry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Checkin(Base):

@@ -318,9 +318,10 @@ class AttendanceService(ServiceBase):
         s = uow.session
         self._check_year(pol, domain.session_day(pol, row.starts_at), role=role)
         stored = {m.student: m for m in s.scalars(select(Mark).where(Mark.session == row.id))}
-        changes = domain.decide_marks(pol, role, wanted, self._roster(pol, row),
-                                      {k: domain.Mark(m.status, m.source) for k, m in stored.items()})
         now = uow.now()
+        changes = domain.decide_marks(pol, role, wanted, self._roster(pol, row),
+                                      {k: domain.Mark(m.status, m.source, m.first_entry_at) for k, m in stored.items()},
+                                      now)
         # the teacher's first entry (003 §4.2.1); a make-up or a correction is not the entry of attendance
         first = row.first_entry_at is None and bool(wanted) and role not in (MAKEUP, *domain.APPROVED)
         if first:
@@ -331,10 +332,13 @@ class AttendanceService(ServiceBase):
         for c in changes:
             source = domain.source_for(pol, role, c.new)
             mark = stored.get(c.student)
+            entered = now if source == "teacher" else None  # a teacher's value, timed from here
             if mark is None:
                 s.add(Mark(session=row.id, student=c.student, status=c.new, source=source, set_by=actor,
-                           set_at=now))
+                           set_at=now, first_entry_at=entered))
             else:
+                if mark.source != "teacher" or mark.first_entry_at is None:
+                    mark.first_entry_at = entered
                 mark.status, mark.source, mark.set_by, mark.set_at = c.new, source, actor, now
         s.flush()
         if changes or first:
