@@ -40,17 +40,6 @@ GROUP_PARAMS = {"group": "group code", "discipline": "discipline code"}
 
 
 
-def entered_at(grade: dict[str, Any]) -> datetime:
-    """When a stored grade was first entered (a grade read before that field existed: its last change)."""
-    return datetime.fromisoformat(grade.get("first_entry_at") or grade["set_at"])
-
-
-def changes(stored: Any, value: Any) -> bool:
-    """Whether a grade written again differs from the stored one (the same value again is no correction; a value
-    off the scale is grading's 422, not a correction)."""
-    numeric = isinstance(value, int | float) and not isinstance(value, bool)
-    return numeric and stored is not None and float(stored) != float(value)
-
 class GradingRoutes:
     """Mixed into GatewayService; relies on its `db`, `grading`, and the access helpers of AttendanceRoutes."""
 
@@ -118,15 +107,12 @@ class GradingRoutes:
         assessment = self.assessment_for_teacher(caller, assessment_id)
         policy = load_preset(settings().preset)
         day = datetime.combine(datetime.fromisoformat(assessment["date"]).date(), time(0), policy.tz)
-        stored = {g["student"]: g for g in assessment["grades"] if g.get("set_at")}
-        first = min(map(entered_at, stored.values()), default=None)
-        changed = [entered_at(stored[g["student"]]) for g in body["grades"]
-                   if g["student"] in stored and changes(stored[g["student"]]["value"], g["value"])]
+        entered = [datetime.fromisoformat(g.get("first_entry_at") or g["set_at"]) for g in assessment["grades"]]
+        first = min(entered, default=None)
         window = "grade_entry" if assessment["kind"] == "current" else (
             "final_grade_entry" if assessment["kind"] == "final" else "module_grade_entry")
         self.refuse_archived(day.date())
-        windows.journal_write(policy, window, day, first, self.db.now(), locked=False,  # statement locks: grading
-                              corrected_at=min(changed) if changed else None)
+        windows.journal_write(policy, window, day, first, self.db.now(), locked=False)  # statement locks: grading
         return self.grading.call("record_grades", assessment_id, body["grades"], caller.code, role="teacher",
                                  reason=body["reason"])
 

@@ -8,7 +8,7 @@ import pytest
 
 from grading import domain
 from grading.domain import AssessmentFact, SessionFact, StatementFact, Step
-from kernel.errors import Conflict, Forbidden
+from kernel.errors import Conflict, Forbidden, WindowClosed
 from kernel.policy import load_preset
 
 JAGU = load_preset("jagu")
@@ -294,3 +294,30 @@ def test_import_period_covers_dates_before_the_import():
     assert domain.on_roster(moved, "G1", date(2026, 9, 30))
     assert not domain.on_roster(moved, "G1", date(2026, 10, 1))
     assert domain.on_roster(moved, "G2", date(2026, 10, 1) + timedelta(days=1))
+
+
+# -- a teacher's change of an entered grade (003 §4.4.1; 004 §4, §13) -------------------------------------------
+
+
+def test_oshtu_a_grade_changed_more_than_3_days_after_its_entry_is_refused_inside_the_5_day_window_4_4_1():
+    """003 §4.3.1 gives 5 calendar days to enter a current grade; §4.4.1 gives the teacher 3 calendar days to change
+    an entered value: a grade entered on the day of the work and changed on day 4 goes through the correction chain,
+    a first grade for another student on day 4 is the teacher's; module grades alike (§4.4.3: later, the
+    commission's)."""
+    entered = {"S1": datetime.fromisoformat("2026-10-05T15:00:00+06:00")}
+    change = [domain.Change("S1", 6.0, 7.0)]
+    day2, day4 = (datetime.fromisoformat(f"2026-10-0{d}T12:00:00+06:00") for d in (7, 9))
+    domain.refuse_late_changes(OSHTU, "teacher", change, entered, day2)
+    domain.refuse_late_changes(OSHTU, "teacher", [domain.Change("S2", None, 5.0)], entered, day4)
+    with pytest.raises(WindowClosed) as refused:
+        domain.refuse_late_changes(OSHTU, "teacher", change, entered, day4)
+    assert "S1" in refused.value.errors["grades"][0]
+    domain.refuse_late_changes(OSHTU, "correction", change, entered, day4)  # an executed correction passes
+
+
+def test_jagu_changes_until_posting_and_kostanay_none_without_an_act_002_4_3_004_4_13():
+    entered = {"S1": datetime.fromisoformat("2026-10-05T15:00:00+06:00")}
+    change = [domain.Change("S1", 6.0, 7.0)]
+    domain.refuse_late_changes(JAGU, "teacher", change, entered, entered["S1"] + timedelta(days=30))
+    with pytest.raises(WindowClosed):
+        domain.refuse_late_changes(KOSTANAY, "teacher", change, entered, entered["S1"] + timedelta(minutes=10))

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
-from kernel.errors import Conflict, Forbidden
+from kernel.errors import Conflict, Forbidden, WindowClosed
 from kernel.policy import Policy
 from kernel.roster import IMPORTED, Period, enrolled_on, enrolment_periods  # noqa: F401
 from kernel.validation import Errors, reject  # noqa: F401
@@ -108,6 +108,21 @@ def grade_changes(stored: Mapping[str, float], grades: Sequence[Mapping[str, Any
     """Only the values that differ from what is stored (writing the same value again changes nothing)."""
     return [Change(g["student"], stored.get(g["student"]), float(g["value"])) for g in grades
             if stored.get(g["student"]) is None or float(stored[g["student"]]) != float(g["value"])]
+
+
+def refuse_late_changes(policy: Policy, role: str, changes: Sequence[Change], entered: Mapping[str, datetime],
+                        now: datetime) -> None:
+    """A teacher changes a grade already entered only inside the self-correction window counted from that grade's
+    first entry (003 §4.4.1: 3 calendar days, also while the 5-day entry window of §4.3.1 is open; none at kostanay,
+    004 §4, §13); past it the correction chain is the way (409 window_closed naming the students)."""
+    if role != "teacher":
+        return
+    late = [c.student for c in changes if c.old is not None and c.student in entered
+            and not policy.is_open("self_correction", entered[c.student], now)]
+    if late:
+        raise WindowClosed("a grade entered before can no longer be changed by the teacher (the self-correction "
+                           "window has passed or the institution has none); request a correction",
+                           {"grades": [f"{student}: past the self-correction window" for student in late]})
 
 
 def day_start(policy: Policy, day: date) -> datetime:

@@ -204,6 +204,7 @@ class GradingService(ServiceBase):
         stored = {g.student: g for g in self._grades(row.id)}
         changes = domain.grade_changes({k: g.value for k, g in stored.items()}, grades)
         now = uow.now()
+        domain.refuse_late_changes(pol, role, changes, {k: g.first_entry_at for k, g in stored.items()}, now)
         late: list[str] = []
         for c in changes:
             grade = stored.get(c.student)
