@@ -125,12 +125,14 @@ class Session(Base):
 
 
 class Mark(Base):
-    """The current attendance status of one student at one session."""
+    """The current attendance status of one student at one session; `at` = the occurred_at of the event that set
+    it (a late, older event never overwrites a newer status: redelivery after a restart reorders events)."""
 
     __tablename__ = "mark"
     session: Mapped[int] = mapped_column(Integer, primary_key=True)
     student: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # NULL: stored before migration 0005
 
 
 TABLES = ["assessment", "grade", "statement", "correction", "closed_year", "discipline", "enrolment", "session",

@@ -630,15 +630,19 @@ class GradingService(ServiceBase):
         p = event.payload
         self._upsert_session(p, p["session"])
         session = int(p["session"])
+        at = datetime.fromisoformat(event.occurred_at)
         last = {c["student"]: c.get("new") for c in p.get("changes") or []}  # one statement for the whole event
-        rows = [{"session": session, "student": k, "status": v} for k, v in last.items() if v is not None]
+        rows = [{"session": session, "student": k, "status": v, "at": at} for k, v in last.items() if v is not None]
+        not_older = or_(Mark.at.is_(None), Mark.at <= at)  # an older event, delivered late, changes nothing
         if rows:  # one statement, compiled once per process, whatever the number of rows (executemany)
             stmt = pg_insert(Mark)
-            self.db.execute(stmt.on_conflict_do_update(index_elements=[Mark.session, Mark.student],
-                                                       set_={"status": stmt.excluded.status}), rows)
+            self.db.execute(stmt.on_conflict_do_update(
+                index_elements=[Mark.session, Mark.student], set_={"status": stmt.excluded.status,
+                                                                   "at": stmt.excluded.at},
+                where=or_(Mark.at.is_(None), Mark.at <= stmt.excluded.at)), rows)
         gone = [k for k, v in last.items() if v is None]
         if gone:
-            self.db.execute(delete(Mark).where(Mark.session == session, Mark.student.in_(gone)))
+            self.db.execute(delete(Mark).where(Mark.session == session, Mark.student.in_(gone), not_older))
 
     # -- make-up results and appeal decisions, from the makeup service's events -------------------------
     @handles("makeup", "makeup.completed")

@@ -1,0 +1,50 @@
+"""ARCHITECTURE.md delivery: events are delivered at least once and, after a restart, not always in order (a
+redelivered `marks.recorded` can arrive after a newer one). The read models of marks keep the newest status: an
+older event delivered late changes nothing (grading's was missing this guard; seen in the fault test as 25 marks
+of grading's read model disagreeing with attendance's)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pika
+import pytest
+
+from support import admin_query, eventually
+
+pytestmark = pytest.mark.integration
+SESSION = 990_001  # no real session: the event brings what the read models need
+
+
+def envelope(at: str, status: str) -> dict:
+    return {"event_id": str(uuid.uuid4()), "type": "marks.recorded", "version": 1, "occurred_at": at,
+            "source": "attendance", "actor": "T-ORDER",
+            "payload": {"session": SESSION, "group": "ORD-1", "discipline": "ORD", "term": "ORD-T", "kind": "lecture",
+                        "teacher": "T-ORDER", "starts_at": "2026-10-05T09:00:00+06:00",
+                        "changes": [{"student": "ORD1", "old": None, "new": status}]}}
+
+
+@pytest.mark.parametrize("consumer", ["grading", "makeup"])
+def test_an_older_marks_event_delivered_late_does_not_overwrite_a_newer_status(stack, consumer):
+    from kernel.config import settings
+
+    queue = f"evt-attendance-marks.recorded--{consumer}.on_marks_recorded"
+    connection = pika.BlockingConnection(pika.URLParameters(settings().amqp_uri))
+    channel = connection.channel()
+    newer, older = envelope("2026-10-05T10:05:00+06:00", "present"), envelope("2026-10-05T10:00:00+06:00", "absent")
+    marker = envelope("2026-10-05T10:06:00+06:00", "present")
+    marker["payload"]["changes"] = [{"student": "ORD2", "old": None, "new": "absent"}]
+    for event in (newer, older, marker):  # the marker shows the older one has been handled (one consumer, in order)
+        channel.basic_publish("", queue, json.dumps(event).encode(),
+                              pika.BasicProperties(content_type="application/json", delivery_mode=2,
+                                                   message_id=event["event_id"], type="marks.recorded"))
+    connection.close()
+
+    def status(student):
+        rows = admin_query(f"SELECT status FROM {consumer}.mark WHERE session = %s AND student = %s",
+                           (SESSION, student))
+        return rows[0][0] if rows else None
+
+    eventually(lambda: status("ORD2") == "absent", timeout=30)
+    assert status("ORD1") == "present", "the older event, delivered last, left the newer status"
