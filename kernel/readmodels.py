@@ -1,16 +1,30 @@
-"""Read models more than one service keeps from identity's events, applied the same way everywhere: a
-service passes its own table (no service reads another's) and the event's payload."""
+"""Read models more than one service keeps from other services' events, applied the same way everywhere: a
+service passes its own table (no service reads another's) and the event's payload or rows."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from kernel.roster import enrolment_periods
 
 ASSIGNMENT_KEY = ("teacher", "discipline", "group", "kind", "subgroup")
+
+
+def upsert_newest(session: Session, model: Any, keys: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    """Insert the rows, or update the stored ones whose `at` (the occurred_at of the event that set them) is not
+    newer than the row's: events arrive at least once and, after a restart, not always in order, so an older event
+    delivered late changes nothing. One statement, run executemany, whatever the number of rows."""
+    if not rows:
+        return
+    stmt = insert(model)
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=[getattr(model, k) for k in keys],
+        set_={c: getattr(stmt.excluded, c) for c in rows[0] if c not in keys},
+        where=or_(model.at.is_(None), model.at <= stmt.excluded.at)), rows)
 
 
 def replace_enrolment(session: Session, model: Any, payload: dict[str, Any]) -> None:

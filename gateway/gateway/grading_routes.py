@@ -238,8 +238,7 @@ class GradingRoutes:
         return self._step(caller, correction_id, "execute", body["note"])
 
     @route("POST", "/api/v1/corrections/<int:correction_id>/reject", summary="Any approver of the chain rejects",
-           roles=("department_head", "academic_office", "directorate", "it_admin"), body=StepSchema,
-           answer=CorrectionViewSchema)
+           roles=APPROVERS, body=StepSchema, answer=CorrectionViewSchema)
     def correction_reject(self, request: Request, caller: Any, body: dict[str, Any], correction_id: int) -> Any:
         return self._step(caller, correction_id, "reject", body["note"])
 

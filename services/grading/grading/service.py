@@ -14,7 +14,6 @@ from typing import Any
 
 from nameko.rpc import rpc
 from sqlalchemy import and_, delete, or_, select, text, true
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from grading import domain
 from grading.models import (
@@ -36,7 +35,7 @@ from kernel.events import Envelope
 from kernel.metrics import DomainGauge
 from kernel.paging import page_by_id
 from kernel.policy import Policy
-from kernel.readmodels import replace_enrolment
+from kernel.readmodels import replace_enrolment, upsert_newest
 from kernel.service import ServiceBase
 from kernel.validation import invalid as _invalid
 from kernel.wire import as_id as _id
@@ -632,17 +631,13 @@ class GradingService(ServiceBase):
         session = int(p["session"])
         at = datetime.fromisoformat(event.occurred_at)
         last = {c["student"]: c.get("new") for c in p.get("changes") or []}  # one statement for the whole event
-        rows = [{"session": session, "student": k, "status": v, "at": at} for k, v in last.items() if v is not None]
-        not_older = or_(Mark.at.is_(None), Mark.at <= at)  # an older event, delivered late, changes nothing
-        if rows:  # one statement, compiled once per process, whatever the number of rows (executemany)
-            stmt = pg_insert(Mark)
-            self.db.execute(stmt.on_conflict_do_update(
-                index_elements=[Mark.session, Mark.student], set_={"status": stmt.excluded.status,
-                                                                   "at": stmt.excluded.at},
-                where=or_(Mark.at.is_(None), Mark.at <= stmt.excluded.at)), rows)
+        upsert_newest(self.db.session, Mark, ("session", "student"),
+                      [{"session": session, "student": k, "status": v, "at": at}
+                       for k, v in last.items() if v is not None])
         gone = [k for k, v in last.items() if v is None]
-        if gone:
-            self.db.execute(delete(Mark).where(Mark.session == session, Mark.student.in_(gone), not_older))
+        if gone:  # an older event, delivered late, changes nothing
+            self.db.execute(delete(Mark).where(Mark.session == session, Mark.student.in_(gone),
+                                               or_(Mark.at.is_(None), Mark.at <= at)))
 
     # -- make-up results and appeal decisions, from the makeup service's events -------------------------
     @handles("makeup", "makeup.completed")

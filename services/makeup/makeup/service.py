@@ -24,6 +24,7 @@ from kernel.events import Envelope
 from kernel.metrics import DomainGauge
 from kernel.paging import after_id, encode_cursor, page_by_id, page_size
 from kernel.policy import Policy
+from kernel.readmodels import upsert_newest
 from kernel.service import ServiceBase
 from kernel.wire import as_id as _id
 from kernel.wire import iso as _iso
@@ -632,12 +633,9 @@ class MakeupService(ServiceBase):
         if not last:
             return
         values = {"group": p["group"], "discipline": p["discipline"], "at": at}
-        stmt = pg_insert(Mark)  # one statement, compiled once per process, whatever the number of rows
-        self.db.session.execute(stmt.on_conflict_do_update(
-            index_elements=[Mark.session, Mark.student],
-            set_={k: getattr(stmt.excluded, k) for k in (*values, "status")}, where=Mark.at <= stmt.excluded.at),
-            [{"session": int(p["session"]), "student": student, "status": status, **values}
-             for student, status in last.items()])
+        upsert_newest(self.db.session, Mark, ("session", "student"),
+                      [{"session": int(p["session"]), "student": student, "status": status, **values}
+                       for student, status in last.items()])
 
     def _upsert_statement(self, event: Envelope) -> None:
         p = event.payload
