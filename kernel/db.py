@@ -102,10 +102,14 @@ class UnitOfWork:
         self._audit: list[dict[str, Any]] = []
 
     @property
-    def session(self) -> Session:
+    def tx(self) -> Session:
+        """The unit's SQLAlchemy Session, named for what it is here (its transaction), so that "session"
+        always means a timetable session."""
         if self._session is None:
             self._session = self._factory()
         return self._session
+
+    session = tx  # the old name, while the services move to `tx` (issue 16); removed once none uses it
 
     def execute(self, statement: Any, params: Any = None) -> Any:
         return self.session.execute(statement, params)
