@@ -41,7 +41,7 @@ def start_replicas(port: int) -> list[subprocess.Popen]:
     """A second attendance service and a second check-in intake, as deploy/processes runs them, beside the
     supervisor's: two consumers on the same RPC and check-in queues. Their metrics go to ports of their own."""
     sys.path.insert(0, str(ROOT / "deploy"))
-    from supervisor import parse_processes
+    from procs import parse_processes
 
     commands = dict(parse_processes(ROOT / "deploy" / "processes"))
     log_dir = Path(os.environ["EJOURNAL_STATE_DIR"]) / "logs"

@@ -20,7 +20,7 @@ die() {
   exit 1
 }
 
-# The project's Python (the venv's once it exists) and the supervisor.
+# The project's Python (the venv's once it exists) and the process supervisor (supervisord, driven by deploy/procs.py).
 ej_python() {
   if [[ -x $EJOURNAL_HOME/.venv/bin/python ]]; then
     "$EJOURNAL_HOME/.venv/bin/python" "$@"
@@ -28,7 +28,7 @@ ej_python() {
     python3 "$@"
   fi
 }
-supervisor() { ej_python "$EJOURNAL_HOME/deploy/supervisor.py" "$@"; }
+supervisor() { ej_python "$EJOURNAL_HOME/deploy/procs.py" "$@"; }
 supervisor_running() { supervisor ctl ping >/dev/null 2>&1; }
 
 check_state_dir() {
@@ -394,7 +394,7 @@ stop_supervisor() {
     step "stopping the supervisor and its processes (SIGTERM, SIGKILL after 10 s)"
     supervisor ctl --timeout 60 shutdown || rc=$?
   fi
-  if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && grep -q supervisor.py "/proc/$pid/cmdline" 2>/dev/null; then
+  if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && grep -q supervisord "/proc/$pid/cmdline" 2>/dev/null; then
     if ! wait_until 30 "supervisor pid $pid exit" bash -c "! kill -0 $pid"; then
       warn "the supervisor (pid $pid) does not exit: SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true

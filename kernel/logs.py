@@ -23,7 +23,7 @@ from typing import Any
 
 # The worker a greenthread runs (greenlets each have their own context, so workers do not see each other's).
 _worker: ContextVar[Any] = ContextVar("ejournal_worker", default=None)
-_process: dict[str, str | None] = {"name": os.environ.get("EJOURNAL_PROCESS_NAME")}  # set by deploy/supervisor.py
+_process: dict[str, str | None] = {"name": os.environ.get("EJOURNAL_PROCESS_NAME")}  # set by deploy/procs.py
 
 # LogRecord's own attributes: anything else on a record came from `extra=` and goes into the line as a field.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}

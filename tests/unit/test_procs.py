@@ -1,4 +1,5 @@
-"""deploy/supervisor.py against `sleep` children in a temporary state directory (no broker, no database)."""
+"""deploy/procs.py and the supervisord it drives, against `sleep` children in a temporary state directory (no broker,
+no database)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SUPERVISOR = ROOT / "deploy" / "supervisor.py"
+SUPERVISOR = ROOT / "deploy" / "procs.py"
 CTL = ROOT / "deploy" / "ctl"
 
-_spec = importlib.util.spec_from_file_location("ejournal_supervisor", SUPERVISOR)
+_spec = importlib.util.spec_from_file_location("ejournal_procs", SUPERVISOR)
 assert _spec is not None and _spec.loader is not None
 sv = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = sv  # dataclasses look their module up there
@@ -249,7 +250,7 @@ def test_crashing_process_backs_off(tmp_path: Path) -> None:
         line = wait_for(lambda: (x := s.status()["crasher"])["restarts"] >= 2 and x, what="two restarts")
         assert isinstance(line, dict)
         assert line["last_exit"] == 3
-        # 1 s then 2 s: the next delay is already 4 s, so it sits in backoff, never busy-looping.
+        # supervisord backs off 1 s, 2 s, 3 s ...: in this time it has tried a few times, never busy-looping.
         status = s.status()["crasher"]
         restarts = status["restarts"]
         assert isinstance(restarts, int) and restarts <= 3
@@ -322,7 +323,7 @@ def test_daemon_mode_through_deploy_ctl(tmp_path: Path) -> None:
         assert down.returncode == 0, down.stderr
         assert not alive(daemon_pid)
         wait_for(lambda: not alive(child), timeout=10, what="the child gone")
-        assert "exited" in (s.state / "logs" / "supervisor.log").read_text()
+        assert "stopped: sleeper" in (s.state / "logs" / "supervisor.log").read_text()  # supervisord logged the stop
     finally:
         s.close()
 
