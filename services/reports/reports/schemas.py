@@ -45,8 +45,8 @@ class FiltersSchema(Strict):
     group = Code(allow_none=True)
     discipline = Code(allow_none=True)
     teacher = Code(allow_none=True)
-    from_ = fields.String(allow_none=True, data_key="from")
-    to = fields.String(allow_none=True)
+    date_from = fields.String(allow_none=True)
+    date_to = fields.String(allow_none=True)
 
 
 class AttendanceRowSchema(Strict):
