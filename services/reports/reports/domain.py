@@ -37,10 +37,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from kernel.errors import NotFound, ValidationFailed
 from kernel.policy import LANGUAGES, MAKEUP, Policy
 
 FORMATS = ("json", "csv", "xlsx", "pdf")
@@ -646,3 +647,520 @@ def schedule(policy: Policy) -> list[tuple[str, str, str]]:
            for cadence in r.cadence]
     out += [("contact_list", cadence, SCOPES["contact_list"]) for cadence in CONTACT_LIST_CADENCE]
     return out
+
+
+# -- the wire: requests checked, instants shown --------------------------------------------------------------
+
+
+def iso(policy: Policy, value: datetime | None) -> str | None:
+    """An instant as the API shows it: ISO 8601 in the institution's time zone (as kernel.wire.iso)."""
+    return policy.local(value).isoformat() if value is not None else None
+
+
+def instant(value: Any) -> datetime | None:
+    """An ISO instant from an event's payload; None when absent."""
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def check_format(errors: dict[str, str], fmt: Any, formats: tuple[str, ...], lang: Any) -> None:
+    if fmt not in formats:
+        errors["fmt"] = f"one of {', '.join(formats)}"
+    if lang not in LANGUAGES:
+        errors["lang"] = f"one of {', '.join(LANGUAGES)}"
+
+
+def reject(message: str, errors: dict[str, str]) -> None:
+    """The request's errors, if any, as one ValidationFailed."""
+    if errors:
+        raise ValidationFailed(message, errors)
+
+
+def mark_symbol(policy: Policy, status: str) -> str:
+    """The mark a status is written as in the journal (the preset's `mark`), the status itself when retired."""
+    return policy.code(status).mark if policy.has_code(status) else status
+
+
+def require_person(who: Any, kind: str, what: str, code: str) -> Any:
+    """A person of the read model that must exist and be of `kind` (staff, student)."""
+    if who is None or who.kind != kind:
+        raise NotFound(f"no {what} {code}")
+    return who
+
+
+def check_teacher_request(teacher: Any, term: Any, errors: dict[str, str]) -> tuple[str, str]:
+    code = check_code(teacher, "teacher", errors)
+    term_code = check_code(term, "term", errors)
+    reject("invalid report request", errors)
+    assert code is not None and term_code is not None
+    return code, term_code
+
+
+def check_filling_request(fmt: Any, lang: Any, journal_url: Any) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    check_format(errors, fmt, ("json", "pdf"), lang)
+    if journal_url is not None and (not isinstance(journal_url, str) or not 0 < len(journal_url) <= 2000):
+        errors["journal_url"] = "the URL of the teacher's journal (at most 2000 characters)"
+    return errors
+
+
+def check_record_request(student: Any, lang: Any) -> str:
+    errors: dict[str, str] = {}
+    code = check_code(student, "student", errors)
+    check_format(errors, "json", ("json",), lang)
+    reject("invalid record request", errors)
+    assert code is not None
+    return code
+
+
+def check_at_risk_request(faculty: Any, group: Any, fmt: Any, lang: Any) -> tuple[str | None, str | None]:
+    errors: dict[str, str] = {}
+    faculty_code = check_code(faculty, "faculty", errors, required=False)
+    group_code = check_code(group, "group", errors, required=False)
+    check_format(errors, fmt, FORMATS, lang)
+    reject("invalid report filters", errors)
+    return faculty_code, group_code
+
+
+def check_statement_request(statement: Any, fmt: Any, lang: Any, verify_url: Any) -> None:
+    """render_statement's arguments: grading's statement, a document format, a language, the verify URL."""
+    errors: dict[str, str] = {}
+    if not isinstance(statement, dict) or not isinstance(statement.get("rows"), list) \
+            or not all(isinstance(r, dict) for r in statement["rows"]):
+        errors["statement"] = "grading's statement: an object with rows [{student, points, letter, grade5}]"
+    if fmt not in DOCUMENT_FORMATS:
+        errors["fmt"] = f"one of {', '.join(DOCUMENT_FORMATS)}"
+    if lang not in LANGUAGES:
+        errors["lang"] = f"one of {', '.join(LANGUAGES)}"
+    if not isinstance(verify_url, str) or not verify_url or len(verify_url) > 2000:
+        errors["verify_url"] = "the URL of the electronic original (at most 2000 characters)"
+    reject("cannot render this statement", errors)
+
+
+def statement_people(statement: Mapping[str, Any]) -> tuple[list[str], str]:
+    """Whose names a statement document shows (its students, who posted and created it) and its discipline."""
+    people = [str(r.get("student")) for r in statement["rows"]]
+    people += [str(statement.get(k)) for k in ("posted_by", "created_by") if statement.get(k)]
+    return people, str(statement.get("discipline") or "")
+
+
+LIST_LIMIT = 500
+
+
+def check_list_request(report: Any, limit: Any, cursor: Any, errors: dict[str, str]) -> str | None:
+    """list_scheduled's filters; returns the report key (None: every report)."""
+    report_key = check_code(report, "report", errors, required=False)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= LIST_LIMIT:
+        errors["limit"] = f"a whole number from 1 to {LIST_LIMIT}"
+    if cursor not in (None, "") and not (isinstance(cursor, str) and cursor.isdigit()):
+        errors["cursor"] = "a cursor this list gave"
+    return report_key
+
+
+WITHIN_KEYS = ("faculties", "departments", "groups")
+
+
+def check_within(within: Any, errors: dict[str, str]) -> bool:
+    """`within` from the gateway: {"faculties", "departments", "groups"}, each a list of codes."""
+    if not isinstance(within, dict) or not all(
+            isinstance(within.get(k, []), list) and all(isinstance(c, str) for c in within.get(k, []))
+            for k in WITHIN_KEYS):
+        errors["within"] = "{faculties, departments, groups}: lists of codes"
+        return False
+    return True
+
+
+def in_scope(scopes: set[tuple[str, str]] | None, kind: str, code: str) -> bool:
+    """Whether a stored report of scope (kind, code) is readable by a caller limited to `scopes` (None: all)."""
+    return scopes is None or (kind, code) in scopes
+
+
+# -- read models: the rows an event sets (applied in any order, see `newer`) -----------------------------------
+
+Row = tuple[str, str, str]  # a report row: group, discipline, teacher
+
+
+def org_values(p: Mapping[str, Any], at: datetime) -> dict[str, Any]:
+    return {"code": p["code"], "kind": p["kind"], "name": p.get("name") or p["code"], "parent": p.get("parent"),
+            "at": at}
+
+
+def person_values(p: Mapping[str, Any]) -> dict[str, Any]:
+    """A person's state; its revision orders the states (an older one arriving late changes nothing)."""
+    return {"code": p["code"], "kind": p["kind"], "full_name": p["full_name"], "department": p.get("department"),
+            "group": p.get("group"), "revision": int(p.get("revision") or 0), "children": list(p.get("children") or [])}
+
+
+def discipline_values(p: Mapping[str, Any], at: datetime) -> dict[str, Any]:
+    return {"code": p["code"], "name": p["name"], "control": p.get("control"), "at": at}
+
+
+def session_values(p: Mapping[str, Any], at: datetime) -> dict[str, Any]:
+    """A session's timetable fields as an attendance event carries them, stamped with the event's time."""
+    return {"term": p.get("term"), "group": p["group"], "subgroup": p.get("subgroup"),
+            "discipline": p["discipline"], "teacher": p["teacher"], "kind": p.get("kind"),
+            "starts_at": instant(p["starts_at"]), "scheduled_at": at}
+
+
+def session_row(p: Mapping[str, Any]) -> Row:
+    return p["group"], p["discipline"], p["teacher"]
+
+
+def moved_session(before: Row, after: Row, counts: Mapping[str, int],
+                  marked: bool) -> tuple[dict[Row, dict[str, int]], dict[Row, int]]:
+    """A session moved to another report row (group, discipline or teacher): its marks per status and, once
+    marked, the session itself leave the old row's rollups and join the new one's."""
+    if before == after:
+        return {}, {}
+    return {before: {k: -n for k, n in counts.items()}, after: dict(counts)}, ({before: -1, after: 1} if marked else {})
+
+
+def rollup_rows(marks: Mapping[Row, Mapping[str, int]],
+                sessions: Mapping[Row, int]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The increments of the rollups (marks per status, marked sessions) by report row, in key order: two
+    handlers moving the same rows lock them in the same order. Zeros are left out."""
+    counted = [{"group": k[0], "discipline": k[1], "teacher": k[2], "status": st, "n": n}
+               for k in sorted(marks) for st, n in sorted(marks[k].items()) if n]
+    held = [{"group": k[0], "discipline": k[1], "teacher": k[2], "sessions": n}
+            for k, n in sorted(sessions.items()) if n]
+    return counted, held
+
+
+@dataclass(frozen=True)
+class StoredMark:
+    status: str
+    at: datetime | None
+
+
+@dataclass
+class MarksChange:
+    """What a marks.recorded event does to one session's stored marks."""
+
+    new: dict[str, str] = field(default_factory=dict)      # student -> status: a first mark
+    touched: dict[str, str] = field(default_factory=dict)  # student -> status: a stored mark set by this event
+    delta: dict[str, int] = field(default_factory=dict)    # status -> marks added (negative: taken away)
+    first: bool = False  # the session's first mark: it joins the marked sessions
+
+    def tally(self, session: int) -> list[dict[str, Any]]:
+        """The per-session tally's increments (zeros left out), in status order."""
+        return [{"session": session, "status": k, "n": n} for k, n in sorted(self.delta.items()) if n]
+
+    def counts(self) -> dict[str, int]:
+        return {k: n for k, n in self.delta.items() if n}
+
+
+def marks_latest(p: Mapping[str, Any]) -> dict[str, str]:
+    """student -> the status a marks.recorded event sets (the last change of a student wins)."""
+    return {c["student"]: c["new"] for c in p.get("changes") or []}
+
+
+def merge_marks(stored: Mapping[str, StoredMark], latest: Mapping[str, str], at: datetime,
+                marked: bool) -> MarksChange:
+    """A marks.recorded event against the stored marks: a mark set by a newer event is not overwritten; the
+    tally moves by the marks whose status changed."""
+    out = MarksChange()
+    for student, status in latest.items():
+        mark = stored.get(student)
+        if mark is None:
+            out.new[student] = status
+            out.first = out.first or not marked
+        elif not newer(mark.at, at):
+            continue
+        else:
+            out.touched[student] = status
+            if mark.status == status:
+                continue
+            out.delta[mark.status] = out.delta.get(mark.status, 0) - 1
+        out.delta[status] = out.delta.get(status, 0) + 1
+    return out
+
+
+def case_values(p: Mapping[str, Any], state: str | None = None) -> dict[str, Any]:
+    """A case event's payload as stored (the marks an excuse changed come as marks.recorded); `state` when the
+    event type implies it."""
+    data = {k: v for k, v in p.items() if k != "changes"}
+    if state is not None:
+        data["state"] = state
+    return data
+
+
+def statement_values(p: Mapping[str, Any], at: datetime) -> dict[str, Any]:
+    return {"id": int(p["id"]), "group": p["group"], "discipline": p["discipline"], "kind": p["kind"],
+            "state": p["state"], "covers_until": instant(p.get("covers_until")), "at": at}
+
+
+def assessment_values(p: Mapping[str, Any], assessment_id: Any, full: bool) -> dict[str, Any]:
+    """An assessment's fields; title and author come only with `assessment.created` (`full`)."""
+    values = {"id": int(assessment_id), "group": p["group"], "discipline": p["discipline"], "kind": p["kind"],
+              "day": date.fromisoformat(p["date"]), "max": float(p["max"])}
+    if full:
+        values.update(title=p.get("title"), created_by=p.get("created_by"))
+    return values
+
+
+def grade_changes(p: Mapping[str, Any]) -> dict[str, float]:
+    """student -> the value a grade.recorded event sets (a change without a new value sets nothing)."""
+    return {c["student"]: float(c["new"]) for c in p.get("changes") or [] if c.get("new") is not None}
+
+
+def grade_state(row: Any) -> GradeState | None:
+    """A stored grade row as the state merge_grade compares against."""
+    if row is None:
+        return None
+    return GradeState(row.value, row.late, row.first_at, row.at, row.role, row.reason, row.approval, row.changes)
+
+
+# -- the attendance report -----------------------------------------------------------------------------------
+
+
+def report_keys(counts: Mapping[Row, Any], held: Mapping[Row, int]) -> list[Row]:
+    return sorted(set(counts) | set(held))
+
+
+def attendance_report(policy: Policy, filters: Filters, counts: Mapping[Row, Mapping[str, int]],
+                      held: Mapping[Row, int], names: Mapping[str, str]) -> dict[str, Any]:
+    """The rows of the attendance report (group × discipline × teacher) with their totals."""
+    by = classes(policy)
+    rows = [report_row(policy, {"group": g, "discipline": d, "teacher": t,
+                                "discipline_name": names.get(f"discipline:{d}"), "teacher_name": names.get(t)},
+                       held.get((g, d, t), 0), counts.get((g, d, t), {}), by)
+            for g, d, t in report_keys(counts, held)]
+    return {"filters": filters.wire(), "rows": rows, "totals": totals(policy, rows)}
+
+
+def day_span(start: datetime | None, end: datetime | None) -> tuple[datetime | None, datetime | None]:
+    """[start, end) as its first and last instants."""
+    return start, (end - timedelta(microseconds=1) if end else None)
+
+
+def period_bounds(policy: Policy, first: date, last: date) -> tuple[datetime, datetime]:
+    """Local days [first, last] as the instants [start, end)."""
+    return (datetime.combine(first, time(), policy.tz),
+            datetime.combine(last + timedelta(days=1), time(), policy.tz))
+
+
+def local_date(policy: Policy, value: datetime | None) -> date | None:
+    return policy.local(value).date() if value else None
+
+
+# -- the journal-filling report and the teacher's journal ------------------------------------------------------
+
+
+def session_fill(x: Any) -> SessionFill:
+    return SessionFill(x.starts_at, x.first_entry_at, x.late, x.planned_topic, x.topic)
+
+
+def filling_pairs(sessions: Iterable[Any]) -> list[tuple[str, str]]:
+    return sorted({(x.group, x.discipline) for x in sessions})
+
+
+def filling_report(policy: Policy, teacher: str, term: str | None, sessions: Sequence[Any],
+                   first_day: date | None, last_day: date | None, graded: Sequence[tuple[Any, Sequence[Any]]],
+                   names: Mapping[str, str], department: str | None, now: datetime) -> dict[str, Any]:
+    """One teacher's filling per group × discipline (Appendix No. 1): `sessions` the teacher's of the period,
+    `graded` the assessments of the period with their grades."""
+    rows = []
+    for group, discipline in filling_pairs(sessions):
+        fills = [session_fill(x) for x in sessions if (x.group, x.discipline) == (group, discipline)]
+        lates = [g.late for a, grades in graded if (a.group, a.discipline) == (group, discipline) for g in grades]
+        rows.append({"group": group, "discipline": discipline,
+                     "discipline_name": names.get(f"discipline:{discipline}"),
+                     **filling_counts(policy, fills, lates, now)})
+    return {"teacher": teacher, "teacher_name": names.get(teacher), "department": department,
+            "term": term, "period": {"from": first_day.isoformat() if first_day else None,
+                                     "to": last_day.isoformat() if last_day else None},
+            "generated_at": iso(policy, now), "rows": rows,
+            "totals": sum_counts(rows, ("scheduled", *FILLING_COLUMNS))}
+
+
+def teacher_journal(policy: Policy, teacher: str, term: str, sessions: Sequence[Any],
+                    marks: Mapping[int, Mapping[str, int]], graded: Sequence[tuple[Any, Sequence[Any]]],
+                    names: Mapping[str, str], filling: Mapping[str, int], now: datetime) -> dict[str, Any]:
+    """The teacher's journal as an inspector opens it (001 §5.6): sessions with their entry, topic and marks,
+    assessments with their grades, and the filling totals."""
+    return {
+        "teacher": teacher, "teacher_name": names.get(teacher), "term": term,
+        "sessions": [{"id": x.id, "starts_at": iso(policy, x.starts_at), "group": x.group, "subgroup": x.subgroup,
+                      "discipline": x.discipline, "discipline_name": names.get(f"discipline:{x.discipline}"),
+                      "kind": x.kind, "planned_topic": x.planned_topic, "topic": x.topic,
+                      "work_kind": x.work_kind, "first_entry_at": iso(policy, x.first_entry_at),
+                      "entry": entry_state(policy, session_fill(x), now),
+                      "marks": marks.get(x.id, {})} for x in sessions],
+        "assessments": [{"id": a.id, "group": a.group, "discipline": a.discipline, "kind": a.kind,
+                         "title": a.title, "date": a.day.isoformat(), "max": a.max, "grades": len(grades),
+                         "late": sum(1 for g in grades if g.late)} for a, grades in graded],
+        "filling": filling,
+    }
+
+
+# -- the forecast per student and discipline -----------------------------------------------------------------
+
+Pair = tuple[str, str]  # (group, discipline)
+StudentPair = tuple[str, str, str]  # (student, group, discipline)
+
+
+def control_of(value: Any) -> str:
+    """A discipline's final control as the rating reads it: exam unless it is a credit."""
+    return value if value in ("exam", "credit") else "exam"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One student in one discipline: attendance, projection and the reasons for being at risk."""
+
+    student: str
+    group: str
+    discipline: str
+    attendance: Standing
+    projection: Projection
+    reasons: list[Reason]
+
+
+def evaluated_pairs(facts: Mapping[Pair, Sequence[AssessmentFact]], marks: Mapping[StudentPair, Any],
+                    members: Iterable[tuple[str, str]], student: str | None = None) -> set[StudentPair]:
+    """Who is forecast in what: every student with marks, every member of a group with assessments, and (for
+    one student) every pair where the student has a grade."""
+    pairs: set[StudentPair] = set(marks)
+    members = list(members)
+    for (g, d), facts_ in facts.items():
+        pairs.update((st, g, d) for st, grp in members if grp == g)
+        if student is not None:
+            pairs.update((student, g, d) for a in facts_ if student in a.grades)
+    return pairs
+
+
+def evaluate(policy: Policy, pairs: Iterable[StudentPair], facts: Mapping[Pair, Sequence[AssessmentFact]],
+             marks: Mapping[StudentPair, Mapping[int, Mapping[str, int]]],
+             controls: Mapping[str, str]) -> list[Evaluation]:
+    """The forecast of each (student, group, discipline), in that order."""
+    out = []
+    for st, g, d in sorted(pairs):
+        by_module = marks.get((st, g, d), {})
+        attendance = standing(policy, add_counts(*by_module.values()))
+        projection = project(policy, controls.get(d, "exam"), st, by_module, facts.get((g, d), []))
+        out.append(Evaluation(st, g, d, attendance, projection, risk_reasons(policy, attendance, projection)))
+    return out
+
+
+def by_pair(found: Iterable[Evaluation]) -> dict[Pair, list[Evaluation]]:
+    out: dict[Pair, list[Evaluation]] = {}
+    for e in found:
+        out.setdefault((e.group, e.discipline), []).append(e)
+    return out
+
+
+def at_risk_report(policy: Policy, found: Iterable[Evaluation], names: Mapping[str, str],
+                   parents: Mapping[str, list[dict[str, str]]], lang: str, now: datetime) -> dict[str, Any]:
+    """Students at risk with their reasons in words and their parents, ordered by group and name, and the
+    preset's thresholds (RULES.md §4; 000 §5, 002 §7.6). `found`: evaluations with reasons."""
+    items: dict[str, dict[str, Any]] = {}
+    for e in found:
+        item = items.setdefault(e.student, {"student": e.student, "full_name": names.get(e.student),
+                                            "group": e.group, "parents": parents.get(e.student, []),
+                                            "reasons": []})
+        item["reasons"] += [{"discipline": e.discipline, "discipline_name": names.get(f"discipline:{e.discipline}"),
+                             **reason_wire(policy, r, lang)} for r in e.reasons]
+    rules = policy.at_risk
+    return {"thresholds": {"attendance_percent": rules.attendance_percent, "rating_points": rules.rating_points,
+                           "min_sessions": rules.min_sessions},
+            "generated_at": iso(policy, now),
+            "items": sorted(items.values(), key=lambda i: (i["group"] or "", i["full_name"] or "", i["student"]))}
+
+
+def quality_report(found: Sequence[Evaluation], names: Mapping[str, str]) -> dict[str, Any]:
+    """Per group × discipline: students, attendance (as grading counts it), the mean share of the maxima
+    earned so far, and students at risk (RULES.md §8: quality of education each semester and year)."""
+    rows = []
+    for (group, discipline), evals in sorted(by_pair(found).items()):
+        attendance = Standing(sum(e.attendance.held for e in evals), sum(e.attendance.earned for e in evals),
+                              sum(e.attendance.counted for e in evals))
+        graded = [e.projection.share for e in evals if e.projection.graded]
+        rows.append({"group": group, "discipline": discipline,
+                     "discipline_name": names.get(f"discipline:{discipline}"), "students": len(evals),
+                     "attendance_percent": attendance.percent if attendance.held else None,
+                     "mean_grade_percent": round(100 * sum(graded) / len(graded), 1) if graded else None,
+                     "at_risk": sum(1 for e in evals if e.reasons)})
+    return {"rows": rows}
+
+
+# -- the student record --------------------------------------------------------------------------------------
+
+
+def record_keys(marks: Iterable[tuple[Any, Any]], grades: Iterable[tuple[Any, Any]],
+                forecast: Mapping[Pair, Evaluation]) -> list[Pair]:
+    return sorted({(x.group, x.discipline) for x, _ in marks} | {(a.group, a.discipline) for a, _ in grades}
+                  | set(forecast))
+
+
+CASE_KINDS = ("excuse", "makeup", "dispute", "appeal")
+
+
+def student_record(policy: Policy, who: Any, faculty: str | None, marks: Sequence[tuple[Any, Any]],
+                   grades: Sequence[tuple[Any, Any]], forecast: Mapping[Pair, Evaluation], cases: Iterable[Any],
+                   names: Mapping[str, str], lang: str) -> dict[str, Any]:
+    """Everything the read models hold on one student (API.md `/students/{code}/record`): `marks` (session,
+    mark) and `grades` (assessment, grade) pairs, the forecast by (group, discipline), the cases."""
+    disciplines: list[dict[str, Any]] = []
+    for group, discipline in record_keys(marks, grades, forecast):
+        mine = [(x, m) for x, m in marks if (x.group, x.discipline) == (group, discipline)]
+        counts: dict[str, int] = {}
+        for _, m in mine:
+            counts[m.status] = counts.get(m.status, 0) + 1
+        e = forecast.get((group, discipline))
+        disciplines.append({
+            "group": group, "discipline": discipline, "discipline_name": names.get(f"discipline:{discipline}"),
+            "attendance": {"marks": counts, "percent": e.attendance.percent if e and e.attendance.held else None,
+                           "sessions": [{"session": x.id, "starts_at": iso(policy, x.starts_at), "kind": x.kind,
+                                         "teacher": x.teacher, "teacher_name": names.get(x.teacher),
+                                         "status": m.status, "mark": mark_symbol(policy, m.status),
+                                         "label": status_label(policy, m.status, lang)} for x, m in mine]},
+            "grades": [{"assessment": a.id, "kind": a.kind, "title": a.title, "date": a.day.isoformat(),
+                        "max": a.max, "value": g.value, "late": g.late, "corrected": g.changes > 1,
+                        "role": g.role, "reason": g.reason, "approval": g.approval}
+                       for a, g in grades if (a.group, a.discipline) == (group, discipline)],
+            "forecast": None if e is None else {
+                "earned": e.projection.earned, "observed": e.projection.observed,
+                "projected": e.projection.projected if e.projection.graded else None,
+                "reasons": [reason_wire(policy, r, lang) for r in e.reasons]},
+        })
+    by_kind: dict[str, list[dict[str, Any]]] = {k: [] for k in CASE_KINDS}
+    for c in cases:
+        by_kind.setdefault(c.kind, []).append({**c.data, "id": c.id, "state": c.state})
+    return {"student": {"code": who.code, "full_name": who.full_name, "group": who.group, "faculty": faculty},
+            "disciplines": disciplines, "excuses": by_kind["excuse"], "makeups": by_kind["makeup"],
+            "disputes": by_kind["dispute"], "appeals": by_kind["appeal"],
+            "at_risk": any(d["forecast"] and d["forecast"]["reasons"] for d in disciplines)}
+
+
+# -- scheduled reports: what is stored, what is listed -------------------------------------------------------
+
+
+def scheduled_view(policy: Policy, row: Any) -> dict[str, Any]:
+    """A stored scheduled report as listed (and as `report.ready` announces it)."""
+    return {"id": row.id, "report": row.report, "cadence": row.cadence, "period": row.period,
+            "from": row.period_start.isoformat(), "to": row.period_end.isoformat(), "scope_kind": row.scope_kind,
+            "scope": row.scope, "generated_at": iso(policy, row.generated_at)}
+
+
+def scheduled_page(policy: Policy, rows: Sequence[Any], limit: int) -> dict[str, Any]:
+    """A page of stored reports from `limit + 1` rows read: the extra one says there is a next page."""
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": [scheduled_view(policy, r) for r in rows],
+            "next_cursor": str(rows[-1].id) if more and rows else None}
+
+
+def scheduled_head(policy: Policy, report: str, period: Period, scope_kind: str, scope: str,
+                   now: datetime) -> dict[str, Any]:
+    return {"report": report, "cadence": period.cadence, "scope": {"kind": scope_kind, "code": scope},
+            "period": {"label": period.label, "from": period.start.isoformat(), "to": period.end.isoformat()},
+            "generated_at": iso(policy, now)}
+
+
+FILLING_REPORTS = ("filling_check", "filling_report")
+
+
+def document_kind(report: str) -> str:
+    """Which document a stored report renders as: attendance, filling, contact_list or quality."""
+    if report in FILLING_REPORTS:
+        return "filling"
+    return report if report in ("attendance", "contact_list") else "quality"

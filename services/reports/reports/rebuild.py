@@ -69,7 +69,7 @@ class ReplayUnitOfWork(UnitOfWork):
     savepoint: Any = None
 
     def begin_event(self) -> None:
-        self.savepoint = self.session.begin_nested()
+        self.savepoint = self.tx.begin_nested()
 
     def commit(self) -> None:
         self.flush_records()
@@ -93,16 +93,16 @@ def empty(factory: sessionmaker) -> dict[str, int]:
     a reader that locked the tables in another order aborts one of the two: then try again."""
     names = [f"{SCHEMA}.{t}" for t in [*TABLES, "processed_event"]]
     for attempt in range(1, 6):
-        with factory() as s:
+        with factory() as tx:
             try:
-                s.execute(text("SET LOCAL statement_timeout = '15min'"))  # a big schema takes a while to empty
-                s.execute(text(f"LOCK TABLE {', '.join(names)} IN ACCESS EXCLUSIVE MODE"))
-                counts = {t: s.execute(text(f"DELETE FROM {SCHEMA}.{t}")).rowcount
+                tx.execute(text("SET LOCAL statement_timeout = '15min'"))  # a big schema takes a while to empty
+                tx.execute(text(f"LOCK TABLE {', '.join(names)} IN ACCESS EXCLUSIVE MODE"))
+                counts = {t: tx.execute(text(f"DELETE FROM {SCHEMA}.{t}")).rowcount
                           for t in [*TABLES, "processed_event"]}
-                s.commit()
+                tx.commit()
                 return counts
             except DBAPIError as exc:
-                s.rollback()
+                tx.rollback()
                 if attempt == 5:
                     raise
                 log.warning("emptying the read models: %s; trying again", exc.orig)
