@@ -17,15 +17,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, Protocol
 
-from kernel.errors import Conflict, Forbidden, WindowClosed
+from kernel.errors import Conflict, Forbidden, Locked, ValidationFailed, WindowClosed
 from kernel.policy import Policy
 from kernel.roster import IMPORTED, Period, enrolled_on, enrolment_periods  # noqa: F401
-from kernel.validation import Errors, reject  # noqa: F401
+from kernel.validation import Errors, invalid, reject
 
 KINDS = ("current", "module1", "module2", "final")
 STATEMENT_STATES = ("open", "posted", "closed")
@@ -41,11 +42,57 @@ def number(value: float) -> float | int:
     return int(value) if float(value).is_integer() else value
 
 
+def maybe_number(value: float | None) -> float | int | None:
+    return None if value is None else number(value)
+
+
+# -- a request's fields (422 validation_error naming the field) ------------------------------------------------
+
+
+def parse_date(value: Any, field: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise invalid(field, "an ISO date (YYYY-MM-DD)") from None
+
+
+def required_text(body: Mapping[str, Any], field: str, longest: int) -> str:
+    value = body.get(field)
+    if not isinstance(value, str) or not value.strip() or len(value) > longest:
+        raise invalid(field, f"a string of 1..{longest} characters")
+    return value.strip()
+
+
+def required_code(field: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise invalid(field, "a code")
+    return value
+
+
 # -- rosters (from identity's enrolment periods; `ends` exclusive) --------------------------------------------
 
 
 def on_roster(periods: Iterable[Period], group: str, day: date) -> bool:
     return any(p.group == group and p.starts <= day and (p.ends is None or day < p.ends) for p in periods)
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    """One enrolment period of a student in the group asked about (`ends` exclusive; None = current)."""
+
+    student: str
+    starts: date
+    ends: date | None
+
+
+def roster_on(enrolled: Iterable[Enrolled], day: date) -> list[str]:
+    """The group's students on `day`, sorted (RULES.md §2)."""
+    return sorted({e.student for e in enrolled if e.starts <= day and (e.ends is None or day < e.ends)})
+
+
+def discipline_control(stored: str | None) -> str:
+    """A discipline's control as the rating reads it: exam unless identity said credit (or exam)."""
+    return stored if stored in ("exam", "credit") else "exam"
 
 
 # -- assessments and grades (RULES.md §4) ---------------------------------------------------------------------
@@ -89,6 +136,47 @@ def check_grades(policy: Policy, top: float, roster: Iterable[str], grades: Sequ
     return errors
 
 
+class AssessmentLike(Protocol):
+    """What the rules read of a stored assessment (grading.models.Assessment is one)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def group(self) -> str: ...
+    @property
+    def discipline(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def date(self) -> dt.date: ...
+    @property
+    def max(self) -> float: ...
+
+
+def assessment_values(policy: Policy, body: Any) -> dict[str, Any]:
+    """A new assessment's fields: the kind and maximum checked together (on the preset's scale), then each text
+    and the date."""
+    if not isinstance(body, dict):
+        raise invalid("body", "an object")
+    reject(check_assessment(policy, body))
+    return {"group": required_text(body, "group", 64), "discipline": required_text(body, "discipline", 64),
+            "kind": body["kind"], "title": required_text(body, "title", 300),
+            "date": parse_date(body.get("date"), "date"), "max": float(body["max"])}
+
+
+def fact_of(a: AssessmentLike, grades: Mapping[str, float] | None = None) -> AssessmentFact:
+    return AssessmentFact(a.id, a.kind, a.title, a.date, a.max, dict(grades or {}))
+
+
+def grade_list(grades: Any) -> list[dict[str, Any]]:
+    """A batch of grades as the request gives it: a list of objects (each checked by `check_grades`)."""
+    if not isinstance(grades, list) or not all(isinstance(g, dict) for g in grades):
+        raise invalid("grades", "a list of {student, value}")
+    return grades
+
+
 def describe_scale(policy: Policy) -> str:
     scale = policy.grading.scale
     if scale.kind == "marks":
@@ -123,6 +211,31 @@ def refuse_late_changes(policy: Policy, role: str, changes: Sequence[Change], en
         raise WindowClosed("a grade entered before can no longer be changed by the teacher (the self-correction "
                            "window has passed or the institution has none); request a correction",
                            {"grades": [f"{student}: past the self-correction window" for student in late]})
+
+
+def grade_recorded(a: AssessmentLike, changes: Sequence[Change], late: Sequence[str], actor: str, role: str,
+                   on_behalf_of: str | None, reason: str | None, approval: str | None) -> dict[str, Any]:
+    """The `grade.recorded` payload: the changed values of one assessment, who and by which path."""
+    return {
+        "assessment": a.id, "group": a.group, "discipline": a.discipline, "kind": a.kind,
+        "date": a.date.isoformat(), "max": number(a.max),
+        "changes": [{"student": c.student, "old": maybe_number(c.old), "new": number(c.new)} for c in changes],
+        "late": list(late), "actor": actor, "role": role, "on_behalf_of": on_behalf_of, "reason": reason,
+        "approval": approval}
+
+
+def grade_audits(a: AssessmentLike, changes: Sequence[Change], actor: str, on_behalf_of: str | None,
+                 reason: str | None, approval: str | None) -> list[dict[str, Any]]:
+    """One audit entry per changed grade (RULES.md §10: old and new value, who, why, on whose approval)."""
+    return [{"entity": "grade", "entity_id": f"{a.id}:{c.student}", "action": "recorded", "actor": actor,
+             "on_behalf_of": on_behalf_of, "student": c.student, "old": maybe_number(c.old), "new": number(c.new),
+             "reason": reason, "approval": approval} for c in changes]
+
+
+def statements_follow(role: str) -> bool:
+    """A grade written by an appeal decision or an executed correction may sit under a posted or closed
+    statement: that statement's rows are recomputed (003 §7.6)."""
+    return role in (COMMISSION, CORRECTION)
 
 
 def day_start(policy: Policy, day: date) -> datetime:
@@ -319,6 +432,38 @@ def student_grades(student: str, assessments: Sequence[AssessmentFact]) -> list[
             for a in sorted(assessments, key=lambda a: (a.day, a.id))]
 
 
+def gradebook_students(enrolled: Iterable[str], sessions: Sequence[SessionFact],
+                       assessments: Sequence[AssessmentFact], student: str | None = None) -> list[str]:
+    """Who a gradebook lists: everyone ever enrolled in the group, and anyone with a grade or a mark in the
+    discipline (a student moved out keeps their results), sorted; one student when asked for one."""
+    students = set(enrolled)
+    for a in assessments:
+        students.update(a.grades)
+    for sf in sessions:
+        students.update(sf.marks)
+    return sorted(st for st in students if student is None or st == student)
+
+
+def results(policy: Policy, control: str, students: Iterable[str], sessions: Sequence[SessionFact],
+            assessments: Sequence[AssessmentFact]) -> list[dict[str, Any]]:
+    """Each student's result (`student_result`) with their grades."""
+    out = []
+    for st in students:
+        result = student_result(policy, control, st, sessions, assessments)
+        result["grades"] = student_grades(st, assessments)
+        out.append(result)
+    return out
+
+
+def gradebook(policy: Policy, group: str, discipline: str, control: str, rows: Sequence[dict[str, Any]],
+              makeups: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The gradebook answer: each student's result with their counted make-ups (RULES.md §6)."""
+    for r in rows:
+        r["makeups"] = makeups.get(r["student"], [])
+    return {"group": group, "discipline": discipline, "control": control,
+            "rating_max": number(policy.grading.rating.max), "students": list(rows)}
+
+
 # -- statements (003 §1.5, §7.6; 002 §4.3) ----------------------------------------------------------------------
 
 
@@ -366,6 +511,44 @@ def statement_covers_session(statement_kind: str, day: date, boundary: date | No
     return statement_kind == "final" or module_of(day, boundary) == (1 if statement_kind == "module1" else 2)
 
 
+def statement_rows(policy: Policy, kind: str, rows: Sequence[Mapping[str, Any]], sessions: Sequence[SessionFact],
+                   assessments: Sequence[AssessmentFact]) -> tuple[list[dict[str, Any]], datetime | None]:
+    """A statement's rows from the gradebook's results, and the instant it covers the journal until: the latest
+    marked session or graded assessment (from the start of its day) it rests on."""
+    boundary = module_boundary(assessments)
+    instants = [sf.starts_at for sf in sessions if sf.marks
+                and statement_covers_session(kind, policy.local(sf.starts_at).date(), boundary)]
+    instants += [day_start(policy, a.day) for a in assessments if a.grades
+                 and statement_covers(kind, a, boundary)]
+    return [statement_row(policy, kind, r) for r in rows], max(instants) if instants else None
+
+
+def check_statement_request(policy: Policy, group: Any, discipline: Any, kind: Any) -> None:
+    """A statement is asked for by one of the preset's kinds, for a group and a discipline."""
+    if kind not in policy.statements.kinds:
+        raise invalid("kind", f"one of {', '.join(policy.statements.kinds)}")
+    required_code("group", group)
+    required_code("discipline", discipline)
+
+
+def refuse_settled(existing: StatementFact | None, group: str, discipline: str) -> None:
+    """Only an open statement is (re)computed on request; a posted or closed one stays as it was."""
+    if existing is not None and existing.state != "open":
+        raise Conflict(f"statement {existing.id} for {group} {discipline} {existing.kind} is already"
+                       f" {existing.state}")
+
+
+def statement_day(policy: Policy, covers_until: datetime | None, created_at: datetime) -> date:
+    """The local day that places a statement in an academic year."""
+    return policy.local(covers_until or created_at).date()
+
+
+def refuse_archived(day: date, archived: bool) -> None:
+    """Nothing of an archived academic year changes but by an appeal decision (RULES.md §9)."""
+    if archived:
+        raise Locked(f"the academic year {academic_year(day)} is archived (RULES.md §9)")
+
+
 @dataclass(frozen=True)
 class StatementFact:
     id: int
@@ -387,6 +570,18 @@ def lock_reason(policy: Policy, role: str, covering: Iterable[StatementFact], ye
         if st.state == "posted" and policy.statements.lock_on_post and role != CORRECTION:
             return f"statement {st.id} ({st.kind}) is posted: the data it rests on is locked"
     return None
+
+
+def check_unlocked(policy: Policy, role: str, target: AssessmentFact, assessments: Sequence[AssessmentFact],
+                   posted: Iterable[StatementFact], year_closed: bool) -> None:
+    """409 locked when a posted or closed statement covering the assessment, or its archived year, refuses this
+    writer (`lock_reason`); `assessments` are the discipline's, which place the module boundary."""
+    boundary = module_boundary(assessments)
+    fact = next((f for f in assessments if f.id == target.id), target)
+    covering = [st for st in posted if statement_covers(st.kind, fact, boundary)]
+    reason = lock_reason(policy, role, covering, academic_year(target.day), year_closed)
+    if reason:
+        raise Locked(reason)
 
 
 # -- late corrections (003 §4.4.2; 004 §10, §13) ------------------------------------------------------------------
@@ -465,3 +660,127 @@ def overdue(policy: Policy, steps: Sequence[Step], now: datetime) -> bool:
         return False
     executed = [s for s in steps if s.action == "execute"]
     return (executed[0].at if executed else now) > due
+
+
+# -- a late correction's request and steps, as stored and answered ------------------------------------------------
+
+
+def check_reason(reason: Any) -> str:
+    """A correction is requested with a written reason (003 §4.4.2)."""
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
+        raise invalid("reason", "a written reason of 1..2000 characters (003 §4.4.2)")
+    return reason.strip()
+
+
+def target_of(target: Any) -> tuple[str, str]:
+    """(kind, student) of a correction's target: an attendance mark or a grade of a student."""
+    if not isinstance(target, dict) or target.get("kind") not in ("attendance", "grade"):
+        raise invalid("target.kind", "attendance or grade")
+    student = target.get("student")
+    if not isinstance(student, str) or not student:
+        raise invalid("target.student", "a student code")
+    return target["kind"], student
+
+
+def check_grade_target(policy: Policy, top: float, roster: Iterable[str], student: str, value: Any) -> None:
+    """The corrected grade as an entry of it would be checked, its errors named by the request's fields."""
+    errors = check_grades(policy, top, roster, [{"student": student, "value": value}])
+    if errors:
+        flat = {("value" if k.endswith(".value") else "target.student"): v for k, v in errors.by_field.items()}
+        raise ValidationFailed(next(iter(flat.items()))[1][0], flat)
+
+
+def check_attendance_value(policy: Policy, value: Any) -> None:
+    if not isinstance(value, str) or not policy.has_code(value):
+        raise invalid("value", f"one of the attendance codes {', '.join(c.key for c in policy.codes)}")
+
+
+def commission_decides_academic(policy: Policy) -> bool:
+    """Whether an academic correction (a module or final grade changed) is the appeal commission's (003 §4.4.3)."""
+    return policy.corrections.academic_by == "commission"
+
+
+def refuse_academic_correction(kind: str, graded: bool) -> None:
+    """Changing a module or final grade is an academic correction (003 §4.4.3 b); a missed first entry of one is a
+    technical one (§4.4.3 a), through the correction chain like any late entry (§4.4.2)."""
+    if kind != "current" and graded:
+        raise Forbidden(f"a {kind} grade changes only by an appeal commission's decision and protocol "
+                        "(003 §4.4.3, RULES.md §5); file an appeal instead")
+
+
+def first_step(policy: Policy, actor: str, now: datetime) -> tuple[Step, tuple[str, str] | None]:
+    """The request, the chain's first step, and the (action, role) after it."""
+    first = policy.corrections.chain[0]
+    step = Step(first.action, first.role, actor, now, None)
+    return step, next_step(policy, [step])
+
+
+def after_steps(policy: Policy, steps: Sequence[Step]) -> tuple[str, str | None, str | None]:
+    """(state, next action, next role) of a correction whose steps these are."""
+    upcoming = next_step(policy, steps)
+    return (correction_state(policy, steps), *(upcoming if upcoming else (None, None)))
+
+
+def step_wire(step: Step) -> dict[str, Any]:
+    return {"action": step.action, "role": step.role, "actor": step.actor, "at": step.at.isoformat(),
+            "note": step.note}
+
+
+def steps_from_wire(rows: Iterable[Mapping[str, Any]]) -> list[Step]:
+    return [Step(s["action"], s["role"], s["actor"], datetime.fromisoformat(s["at"]), s.get("note")) for s in rows]
+
+
+def held_roles(actor_roles: Any) -> set[Any]:
+    """The caller's roles as the gateway sends them: role names, [role, scope] pairs or {"role": ...} objects."""
+    return {r[0] if isinstance(r, list | tuple) else r.get("role") if isinstance(r, dict) else r
+            for r in (actor_roles or [])}
+
+
+def correction_approval(correction_id: int) -> str:
+    """How a grade written by an executed correction names its approval in the audit trail."""
+    return f"correction {correction_id}"
+
+
+def step_event(step: Step) -> str:
+    return f"correction.{'rejected' if step.action == 'reject' else 'step'}"
+
+
+def step_approval(step: Step, approval: str) -> str | None:
+    """Only approving and executing steps carry the approval in their audit entry."""
+    return approval if step.action in ("approve", "execute") else None
+
+
+def correction_executed(correction_id: int, target: Mapping[str, Any], value: Any, actor: str, approval: str,
+                        reason: str) -> dict[str, Any]:
+    """The `correction.executed` payload of an attendance target: attendance writes the mark it names."""
+    return {"id": correction_id, "target": target, "value": value, "actor": actor, "approval": approval,
+            "reason": reason}
+
+
+CORRECTION_STATES = ("pending", "executed", "rejected")
+
+
+def check_correction_state(state: Any) -> None:
+    if state is not None and state not in CORRECTION_STATES:
+        raise invalid("state", "pending, executed or rejected")
+
+
+# -- an appeal decision (003 §6.3, §7.6) ----------------------------------------------------------------------------
+
+
+def appeal_grade(decision: Mapping[str, Any]) -> tuple[list[dict[str, Any]], str, str, str]:
+    """(grades, actor, reason, approval) of an upheld appeal's grade: the commission's protocol as the approval."""
+    return ([{"student": decision["student"], "value": decision["value"]}], decision.get("actor") or COMMISSION,
+            f"appeal {decision['id']}",
+            decision.get("approval") or f"appeal {decision['id']}, protocol {decision.get('protocol')}")
+
+
+# -- the year archive (RULES.md §9; 003 §7.4) -------------------------------------------------------------------
+
+
+def year_asked(year: Any) -> tuple[date, date]:
+    """The bounds of the academic year a request names, or 422 naming the field."""
+    try:
+        return year_bounds(year)
+    except ValueError as exc:
+        raise invalid("year", str(exc)) from None
