@@ -10,7 +10,7 @@ objects with the attributes named by the protocols below (the tables of identity
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -418,11 +418,11 @@ def person_rows(batch: Mapping[str, Any]) -> list[PersonRow]:
             for section, kind in PERSON_SECTIONS for row in batch[section]]
 
 
-def account_change(stored_login: str | None, has_account: bool, login: str) -> str | None:
+def account_change(account: AccountLike | None, login: str) -> str | None:
     """"create" (a person without an account gets one), "login" (the batch renames the login) or None."""
-    if not has_account:
+    if account is None:
         return "create"
-    return "login" if stored_login != login else None
+    return "login" if account.login != login else None
 
 
 @dataclass(frozen=True)
@@ -433,11 +433,10 @@ class NewAccount:
     generated: bool  # a one-time password: the account must change it, the answer shows it once
 
 
-def new_accounts(rows: Iterable[PersonRow], make_password: Any = None) -> list[NewAccount]:
+def new_accounts(rows: Iterable[PersonRow], make_password: Callable[[], str] = initial_password) -> list[NewAccount]:
     """The accounts to create, each with the batch's password or a generated one-time one."""
-    make = make_password or initial_password
     return [NewAccount(r.code, r.login, r.password, False) if r.password is not None
-            else NewAccount(r.code, r.login, make(), True) for r in rows]
+            else NewAccount(r.code, r.login, make_password(), True) for r in rows]
 
 
 def initial_passwords(accounts: Iterable[NewAccount]) -> list[dict[str, str]]:

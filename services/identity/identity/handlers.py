@@ -120,7 +120,7 @@ def import_contingent(uow: UnitOfWork, body: Any, actor: str) -> dict[str, Any]:
         if _upsert(uow, result, Person, queries.person(tx, row.code), row.values, row.section):
             changed_people.add(row.code)
         account = queries.account(tx, row.code)
-        change = domain.account_change(account.login if account else None, account is not None, row.login)
+        change = domain.account_change(account, row.login)
         if change == "create":
             without_account.append(row)
         elif change == "login":
