@@ -1,5 +1,6 @@
-"""Wire formats of identity: the imports (API.md "Loading the year"), whose unknown fields are ignored,
-never written; the gateway validates with these same schemas and publishes them in OpenAPI."""
+"""Wire formats of identity. First the requests (API.md "Loading the year", "Integration tokens"): unknown fields
+are ignored, never written; the gateway validates with these same schemas and publishes them in OpenAPI. Then the
+RPC answers and the events identity emits, exactly as they are sent."""
 
 from __future__ import annotations
 
