@@ -16,9 +16,9 @@ import sys
 from sqlalchemy.orm import sessionmaker
 
 from identity import domain
+from identity.handlers import person_state
 from identity.models import Account, Institution, Person, RoleGrant
 from identity.passwords import HASHER
-from identity.service import person_state
 from kernel.config import settings
 from kernel.db import UnitOfWork, make_engine
 from kernel.policy import load_preset
@@ -31,24 +31,24 @@ def main(argv: list[str]) -> int:
     policy = load_preset(args.preset)  # a broken preset stops here, naming the field
     engine = make_engine(settings().service_url("identity"), pool_size=1)
     uow = UnitOfWork(sessionmaker(bind=engine, expire_on_commit=False), "identity")
-    s = uow.session
-    institution = s.get(Institution, args.preset)
+    tx = uow.tx
+    institution = tx.get(Institution, args.preset)
     names = policy.as_dict().get("labels", {}).get("name", {})
     name = names.get("ru") or names.get("en") or args.preset
     if institution is None:
-        s.add(Institution(code=args.preset, name=name, preset=args.preset))
+        tx.add(Institution(code=args.preset, name=name, preset=args.preset))
         print(f"  institution {args.preset}: created ({name})")
     elif institution.preset != args.preset:
         print(f"  institution {institution.code} runs preset {institution.preset}; not changed", file=sys.stderr)
     state_dir = settings().state_dir
     password_file = os.path.join(state_dir, "admin-password")
-    if s.get(Account, "admin") is None:
+    if tx.get(Account, "admin") is None:
         password = os.environ.get("EJOURNAL_ADMIN_PASSWORD") or domain.initial_password()
-        s.add(Person(code="admin", kind="staff", full_name="IT administrator", revision=1))
-        s.flush()
-        s.add(Account(person="admin", login="admin", password_hash=HASHER.hash(password)))
-        s.add(RoleGrant(person="admin", role="it_admin", scope=None))
-        s.flush()
+        tx.add(Person(code="admin", kind="staff", full_name="IT administrator", revision=1))
+        tx.flush()
+        tx.add(Account(person="admin", login="admin", password_hash=HASHER.hash(password)))
+        tx.add(RoleGrant(person="admin", role="it_admin", scope=None))
+        tx.flush()
         uow.emit("person.changed", person_state(uow, "admin"), actor="system")
         uow.audit(entity="account", entity_id="admin", action="created", actor="system")
         os.makedirs(state_dir, exist_ok=True)

@@ -1,17 +1,22 @@
-"""Identity rules as plain Python (RULES.md §1, §2; API.md "Loading the year").
+"""Identity rules as plain Python (RULES.md §1, §2; API.md "Loading the year", "Integration tokens").
 
 An import batch is checked whole against what is already stored before anything is written:
-a bad row rejects the batch and the error names the row (`students[3].group`).
+a bad row rejects the batch and the error names the row (`students[3].group`). Then the rules here say
+which rows an import creates or changes, what an order does to a student's enrolments, and how a person,
+an order, a substitution and a token look on the wire. No database, no nameko: rows arrive as plain
+objects with the attributes named by the protocols below (the tables of identity.models have them).
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
+from kernel.errors import Forbidden, NotFound, Unauthenticated, ValidationFailed
+from kernel.policy import Policy
 from kernel.validation import Errors, flatten_marshmallow  # noqa: F401 - part of this module's interface
 
 # Which kind of org unit each role's scope names (API.md "Roles"); None = no scope.
@@ -221,3 +226,404 @@ def check_token(body: dict[str, Any], faculties: set[str], now: datetime) -> Err
     if len(set(body["scopes"])) != len(body["scopes"]):
         errors.add("scopes", "scopes repeat")
     return errors
+
+
+def enrolled_on(periods: list[Period], day: date) -> Period | None:
+    return next((p for p in periods if p.starts <= day and (p.ends is None or day < p.ends)), None)
+
+
+# -- accounts -----------------------------------------------------------------------------------------------------
+
+
+class AccountLike(Protocol):
+    person: str
+    login: str
+    password_hash: str
+    must_change_password: bool
+    active: bool
+
+
+MIN_PASSWORD = 8
+
+
+def login_answer(account: AccountLike | None, password_ok: bool) -> dict[str, Any]:
+    """A login succeeds only with the right password of an existing, active account; every failure reads the same
+    (it does not tell which logins exist)."""
+    if not password_ok or account is None or not account.active:
+        raise Unauthenticated("wrong login or password")
+    return {"code": account.person, "must_change_password": account.must_change_password}
+
+
+def check_password_change(account: AccountLike | None, old_ok: bool, old_password: str, new_password: str) -> None:
+    """Changing one's password needs the old one; the new one has at least 8 characters and differs from it."""
+    if account is None or not old_ok:
+        raise Forbidden("the old password is wrong")
+    if len(new_password) < MIN_PASSWORD or new_password == old_password:
+        message = f"at least {MIN_PASSWORD} characters, different from the old one"
+        raise ValidationFailed(f"new_password: {message}", {"new_password": [message]})
+
+
+# -- a person's state, as `person.changed` carries it ---------------------------------------------------------------
+
+
+class PersonLike(Protocol):
+    code: str
+    kind: str
+    full_name: str
+    department: str | None
+    revision: int
+
+
+class EnrolmentLike(Protocol):
+    group: str
+    subgroup: str | None
+    starts: date
+    ends: date | None
+    basis: str | None
+
+
+# A student's and a parent's role follow from the person's kind, never from a grant (they are not imported as roles).
+KIND_ROLES = {"student": "student", "parent": "parent"}
+
+
+def person_state(person: PersonLike, account: AccountLike | None, grants: Iterable[tuple[str, str | None]],
+                 children: Iterable[str], current: EnrolmentLike | None) -> dict[str, Any]:
+    """The whole state of one person (consumers upsert it, newer revisions win); `grants` ordered by role, scope."""
+    roles: list[dict[str, Any]] = [{"role": r, "scope": sc} for r, sc in grants]
+    if person.kind in KIND_ROLES:
+        roles.append({"role": KIND_ROLES[person.kind], "scope": None})
+    return {
+        "code": person.code, "kind": person.kind, "full_name": person.full_name, "department": person.department,
+        "login": account.login if account else None, "active": bool(account and account.active),
+        "roles": roles, "revision": person.revision,
+        "children": sorted(children),
+        "group": current.group if current else None, "subgroup": current.subgroup if current else None,
+    }
+
+
+def periods_view(rows: Iterable[EnrolmentLike]) -> list[dict[str, Any]]:
+    """A student's enrolment periods as `enrolment.changed` carries them (`rows` ordered by start; `ends` exclusive)."""
+    return [{"group": e.group, "subgroup": e.subgroup, "starts": e.starts.isoformat(),
+             "ends": e.ends.isoformat() if e.ends else None, "basis": e.basis} for e in rows]
+
+
+def enrolment_event(student: str, rows: Iterable[EnrolmentLike]) -> dict[str, Any]:
+    return {"student": student, "periods": periods_view(rows)}
+
+
+# -- the contingent and load imports: what changes -------------------------------------------------------------------
+
+
+@dataclass
+class ImportResult:
+    """An import's answer: per section how many rows it created and updated, how many it found unchanged, and
+    (contingent only) the one-time passwords of the accounts it created without one."""
+
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    unchanged: int = 0
+    initial_passwords: list[dict[str, str]] | None = None
+
+    def count(self, outcome: str, section: str) -> None:
+        """`outcome` is created, updated or unchanged."""
+        if outcome == "unchanged":
+            self.unchanged += 1
+            return
+        counts = self.created if outcome == "created" else self.updated
+        counts[section] = counts.get(section, 0) + 1
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated)
+
+    def summary(self) -> dict[str, Any]:
+        """The counts (the audit entry's `new`: never the passwords)."""
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+
+    def answer(self) -> dict[str, Any]:
+        result = self.summary()
+        if self.initial_passwords is not None:
+            result["initial_passwords"] = self.initial_passwords
+        return result
+
+
+def changed_fields(row: object | None, values: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What an upsert changes: None for a row to create, else the values that differ from the stored row's."""
+    if row is None:
+        return None
+    return {k: v for k, v in values.items() if getattr(row, k) != v}
+
+
+def upsert_outcome(row: object | None, values: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(created | updated | unchanged, the fields to set on the stored row)."""
+    changes = changed_fields(row, values)
+    if changes is None:
+        return "created", dict(values)
+    return ("updated" if changes else "unchanged"), changes
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    """A faculty, department or group of the contingent: the stored values, and the `org.changed` payload sent when
+    they change."""
+
+    section: str
+    code: str
+    values: dict[str, Any]
+    event: dict[str, Any]
+
+
+def unit_rows(batch: Mapping[str, Any]) -> list[UnitRow]:
+    """The batch's faculties and departments (one table of org units; a department's parent is its faculty)."""
+    rows = [UnitRow("faculties", f["code"], {"code": f["code"], "kind": "faculty", "name": f["name"], "parent": None},
+                    {"kind": "faculty", "code": f["code"], "name": f["name"], "parent": None})
+            for f in batch["faculties"]]
+    rows += [UnitRow("departments", d["code"],
+                     {"code": d["code"], "kind": "department", "name": d["name"], "parent": d["faculty"]},
+                     {"kind": "department", "code": d["code"], "name": d["name"], "parent": d["faculty"]})
+             for d in batch["departments"]]
+    return rows
+
+
+def group_rows(batch: Mapping[str, Any]) -> list[UnitRow]:
+    """The batch's groups; a group's `org.changed` names its department as parent and the code as its name."""
+    return [UnitRow("groups", g["code"], dict(g),
+                    {"kind": "group", "code": g["code"], "parent": g["department"], "course": g["course"],
+                     "subgroups": g["subgroups"], "name": g["code"]})
+            for g in batch["groups"]]
+
+
+PERSON_SECTIONS = (("students", "student"), ("staff", "staff"), ("parents", "parent"))
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    section: str
+    code: str
+    login: str
+    password: str | None  # given in the batch; None = generate a one-time one
+    values: dict[str, Any]
+
+
+def headed_department(row: Mapping[str, Any]) -> str | None:
+    """A staff row without `department` (API.md's staff row has none): the department its head role names."""
+    return next((r["scope"] for r in row.get("roles") or [] if r["role"] == "department_head" and r["scope"]), None)
+
+
+def person_rows(batch: Mapping[str, Any]) -> list[PersonRow]:
+    """The batch's people, students first, then staff, then parents."""
+    return [PersonRow(section, row["code"], row["login"], row["password"],
+                      {"code": row["code"], "kind": kind, "full_name": row["full_name"],
+                       "department": row.get("department") or headed_department(row)})
+            for section, kind in PERSON_SECTIONS for row in batch[section]]
+
+
+def account_change(account: AccountLike | None, login: str) -> str | None:
+    """"create" (a person without an account gets one), "login" (the batch renames the login) or None."""
+    if account is None:
+        return "create"
+    return "login" if account.login != login else None
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    code: str
+    login: str
+    password: str
+    generated: bool  # a one-time password: the account must change it, the answer shows it once
+
+
+def new_accounts(rows: Iterable[PersonRow], make_password: Callable[[], str] = initial_password) -> list[NewAccount]:
+    """The accounts to create, each with the batch's password or a generated one-time one."""
+    return [NewAccount(r.code, r.login, r.password, False) if r.password is not None
+            else NewAccount(r.code, r.login, make_password(), True) for r in rows]
+
+
+def initial_passwords(accounts: Iterable[NewAccount]) -> list[dict[str, str]]:
+    return [{"code": a.code, "login": a.login, "password": a.password} for a in accounts if a.generated]
+
+
+Grant = tuple[str, str | None]
+
+
+def _grant_order(grant: Grant) -> tuple[str, str]:
+    return grant[0], grant[1] or ""
+
+
+def grant_changes(roles: Iterable[Mapping[str, Any]], have: Iterable[Grant]) -> tuple[list[Grant], list[Grant]]:
+    """(grants to add, grants to remove): the import's role list is the staff member's whole list."""
+    wanted = {(r["role"], r["scope"]) for r in roles}
+    stored = set(have)
+    return sorted(wanted - stored, key=_grant_order), sorted(stored - wanted, key=_grant_order)
+
+
+def new_children(children: Iterable[str], have: Iterable[str]) -> list[str]:
+    """The parent links to add: an import adds children, it never removes one."""
+    return sorted(set(children) - set(have))
+
+
+def enrolment_change(current: EnrolmentLike | None, student: Mapping[str, Any]) -> str | None:
+    """"enrol" (no current membership: a member since before the records), "subgroup" (moved within the group) or
+    None. A move between groups is refused earlier (check_contingent): it needs a transfer order."""
+    if current is None:
+        return "enrol"
+    return "subgroup" if current.subgroup != student["subgroup"] else None
+
+
+def imported_enrolment(student: Mapping[str, Any]) -> dict[str, Any]:
+    """The contingent lists who is in a group, not since when: a member since before the journal's records."""
+    return {"student": student["code"], "group": student["group"], "subgroup": student["subgroup"],
+            "starts": BEFORE_RECORDS, "basis": "import"}
+
+
+def bumps_revision(code: str, created: set[str]) -> bool:
+    """A changed person's revision goes up (consumers apply a state only when it is newer); a new one starts at 1."""
+    return code not in created
+
+
+def announces_enrolment(state: Mapping[str, Any]) -> bool:
+    """A changed person who is in a group also has their periods re-sent (`enrolment.changed`)."""
+    return state["group"] is not None
+
+
+def assignment_event(assignment: Mapping[str, Any]) -> dict[str, Any]:
+    return {**assignment, "active": True}
+
+
+# -- orders (RULES.md §2) -------------------------------------------------------------------------------------------
+
+
+def as_period(row: EnrolmentLike) -> Period:
+    return Period(row.group, row.subgroup, row.starts, row.ends)
+
+
+def rebuilt_enrolments(rows: Sequence[EnrolmentLike], after: Iterable[Period],
+                       order: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The student's enrolment rows after an order: a period the order starts has the order's number as basis; one
+    it kept or shortened keeps its original basis."""
+    rebuilt = []
+    for p in after:
+        original = next((e for e in rows if e.starts == p.starts and e.group == p.group), None)
+        basis = order["number"] if p.starts == order["date"] else None
+        rebuilt.append({"student": order["student"], "group": p.group, "subgroup": p.subgroup, "starts": p.starts,
+                        "ends": p.ends, "basis": basis or (original.basis if original else None)})
+    return rebuilt
+
+
+def order_values(order: Mapping[str, Any], actor: str) -> dict[str, Any]:
+    return {"kind": order["kind"], "student": order["student"], "group": order["group"],
+            "subgroup": order["subgroup"], "date": order["date"], "number": order["number"], "issued_by": actor}
+
+
+class OrderLike(Protocol):
+    id: int
+    kind: str
+    student: str
+    group: str | None
+    subgroup: str | None
+    date: date
+    number: str
+
+
+def order_view(row: OrderLike) -> dict[str, Any]:
+    return {"id": row.id, "kind": row.kind, "student": row.student, "group": row.group,
+            "subgroup": row.subgroup, "date": row.date.isoformat(), "number": row.number}
+
+
+# -- substitutions ----------------------------------------------------------------------------------------------------
+
+
+def substitution_values(sub: Mapping[str, Any], actor: str) -> dict[str, Any]:
+    return {"teacher": sub["teacher"], "substitute": sub["substitute"], "starts": sub["from_"], "ends": sub["to"],
+            "discipline": sub["discipline"], "group": sub["group"], "created_by": actor}
+
+
+class SubstitutionLike(Protocol):
+    id: int
+    teacher: str
+    substitute: str
+    starts: date
+    ends: date
+    discipline: str | None
+    group: str | None
+
+
+def substitution_view(row: SubstitutionLike) -> dict[str, Any]:
+    return {"id": row.id, "teacher": row.teacher, "substitute": row.substitute,
+            "from": row.starts.isoformat(), "to": row.ends.isoformat(), "discipline": row.discipline,
+            "group": row.group}
+
+
+# -- integration tokens (API.md "Integration tokens") ----------------------------------------------------------------
+
+
+class OrgUnitLike(Protocol):
+    code: str
+    kind: str
+
+
+def faculties_named(unit: OrgUnitLike | None) -> set[str]:
+    """The faculty a token request names, if it is one (a department's code is not)."""
+    return {unit.code} if unit is not None and unit.kind == "faculty" else set()
+
+
+HINT_LENGTH = 16  # the token's first characters kept, to tell tokens apart in a list
+
+
+def token_values(data: Mapping[str, Any], token_hash: str, hint: str, actor: str, now: datetime) -> dict[str, Any]:
+    return {"name": data["name"], "faculty": data["faculty"], "scopes": list(data["scopes"]),
+            "token_hash": token_hash, "hint": hint[:HINT_LENGTH], "created_at": now, "created_by": actor,
+            "expires_at": data["expires"], "revision": 1}
+
+
+class TokenLike(Protocol):
+    id: int
+    name: str
+    faculty: str
+    scopes: list[str]
+    hint: str
+    token_hash: str
+    created_at: datetime
+    created_by: str
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    revision: int
+
+
+def _iso(pol: Policy, value: datetime | None) -> str | None:
+    return pol.local(value).isoformat() if value is not None else None
+
+
+def token_state(pol: Policy, row: TokenLike) -> dict[str, Any]:
+    """A token as `token.changed` carries it: with its hash (the gateway authenticates by it), never the token."""
+    return {"id": row.id, "name": row.name, "faculty": row.faculty, "scopes": list(row.scopes), "hint": row.hint,
+            "token_hash": row.token_hash, "created_at": _iso(pol, row.created_at), "created_by": row.created_by,
+            "expires": _iso(pol, row.expires_at), "revoked_at": _iso(pol, row.revoked_at),
+            "active": row.revoked_at is None, "revision": row.revision}
+
+
+def token_view(pol: Policy, row: TokenLike) -> dict[str, Any]:
+    """A token as the API shows it and the audit records it: without its hash."""
+    view = token_state(pol, row)
+    del view["token_hash"]
+    return view
+
+
+def revocable(row: TokenLike) -> bool:
+    """Revoking a revoked token again changes nothing."""
+    return row.revoked_at is None
+
+
+# -- the institution --------------------------------------------------------------------------------------------------
+
+
+class InstitutionLike(Protocol):
+    code: str
+    name: str
+    preset: str
+
+
+def institution_view(row: InstitutionLike | None) -> dict[str, Any]:
+    if row is None:
+        raise NotFound("no institution")
+    return {"code": row.code, "name": row.name, "preset": row.preset}

@@ -1,9 +1,10 @@
-"""Wire formats of the identity imports (API.md "Loading the year"). Unknown fields are ignored,
-never written; the gateway validates with these same schemas and publishes them in OpenAPI."""
+"""Wire formats of identity. First the requests (API.md "Loading the year", "Integration tokens"): unknown fields
+are ignored, never written; the gateway validates with these same schemas and publishes them in OpenAPI. Then the
+RPC answers and the events identity emits, exactly as they are sent."""
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 CODE = validate.Length(min=1, max=64)
 NAME = validate.Length(min=1, max=300)
@@ -151,3 +152,163 @@ class TokenCreatedSchema(TokenSchema):
 class TokenListSchema(Schema):
     items = fields.List(fields.Nested(TokenSchema))
     next_cursor = fields.String(allow_none=True)
+
+
+# -- the answers of identity's RPCs and the events it emits, as they are on the wire ---------------------------------
+# They describe, they do not reshape (domain.py builds the payloads). Unknown fields are refused, so a test that
+# validates a payload notices a field added without its schema. Dates are ISO 8601; instants carry the
+# institution's offset.
+
+
+class Exact(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class LoginAnswerSchema(Exact):
+    """authenticate's answer."""
+
+    code = fields.String(required=True)
+    must_change_password = fields.Boolean(required=True)
+
+
+class PasswordChangedSchema(Exact):
+    changed = fields.Boolean(required=True)
+
+
+class InstitutionSchema(Exact):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    preset = fields.String(required=True)
+
+
+class GrantSchema(Exact):
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    scope = fields.String(required=True, allow_none=True)
+
+
+class PersonStateSchema(Exact):
+    """`person.changed` and the `person` RPC's answer: the person's whole state (newer revisions win)."""
+
+    code = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(("student", "staff", "parent")))
+    full_name = fields.String(required=True)
+    department = fields.String(required=True, allow_none=True)
+    login = fields.String(required=True, allow_none=True)
+    active = fields.Boolean(required=True)
+    roles = fields.List(fields.Nested(GrantSchema), required=True)
+    revision = fields.Integer(required=True)
+    children = fields.List(fields.String(), required=True)
+    group = fields.String(required=True, allow_none=True)
+    subgroup = fields.String(required=True, allow_none=True)
+
+
+class PeriodSchema(Exact):
+    group = fields.String(required=True)
+    subgroup = fields.String(required=True, allow_none=True)
+    starts = fields.Date(required=True)
+    ends = fields.Date(required=True, allow_none=True)  # exclusive
+    basis = fields.String(required=True, allow_none=True)  # the order's number, or "import"
+
+
+class EnrolmentChangedSchema(Exact):
+    """`enrolment.changed`: all of a student's periods, by start."""
+
+    student = fields.String(required=True)
+    periods = fields.List(fields.Nested(PeriodSchema), required=True)
+
+
+class OrgChangedSchema(Exact):
+    """`org.changed`: a faculty, department (parent: its faculty) or group (parent: its department, with course and
+    subgroups)."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(("faculty", "department", "group")))
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    parent = fields.String(required=True, allow_none=True)
+    course = fields.Integer()
+    subgroups = fields.List(fields.String())
+
+
+class DisciplineChangedSchema(Exact):
+    """`discipline.changed`: the discipline row as imported."""
+
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    control = fields.String(required=True, validate=validate.OneOf(("exam", "credit")))
+    credits = fields.Integer(required=True)
+
+
+class AssignmentChangedSchema(Exact):
+    """`assignment.changed`: one row of the teaching load."""
+
+    teacher = fields.String(required=True)
+    discipline = fields.String(required=True)
+    group = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(SESSION_KINDS))
+    subgroup = fields.String(required=True, allow_none=True)
+    active = fields.Boolean(required=True)
+
+
+class OrderIssuedSchema(Exact):
+    """`order.issued` and issue_order's answer."""
+
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(("admit", "transfer", "expel")))
+    student = fields.String(required=True)
+    group = fields.String(required=True, allow_none=True)
+    subgroup = fields.String(required=True, allow_none=True)
+    date = fields.Date(required=True)
+    number = fields.String(required=True)
+
+
+class SubstitutionCreatedSchema(Exact):
+    """`substitution.created` and create_substitution's answer (`to` inclusive)."""
+
+    id = fields.Integer(required=True)
+    teacher = fields.String(required=True)
+    substitute = fields.String(required=True)
+    from_ = fields.Date(required=True, data_key="from")
+    to = fields.Date(required=True)
+    discipline = fields.String(required=True, allow_none=True)
+    group = fields.String(required=True, allow_none=True)
+
+
+class TokenViewSchema(Exact):
+    """get_token's and list_tokens' items, and the tokens' audit entries: a token without its hash."""
+
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    faculty = fields.String(required=True)
+    scopes = fields.List(fields.String(validate=validate.OneOf(TOKEN_SCOPES)), required=True)
+    hint = fields.String(required=True)
+    created_at = fields.AwareDateTime(required=True)
+    created_by = fields.String(required=True)
+    expires = fields.AwareDateTime(required=True, allow_none=True)
+    revoked_at = fields.AwareDateTime(required=True, allow_none=True)
+    active = fields.Boolean(required=True)
+    revision = fields.Integer(required=True)
+
+
+class TokenChangedSchema(TokenViewSchema):
+    """`token.changed` and create_token's and revoke_token's answers: with the hash the gateway authenticates by."""
+
+    token_hash = fields.String(required=True, validate=validate.Length(equal=64))
+
+
+class TokenPageSchema(Exact):
+    items = fields.List(fields.Nested(TokenViewSchema), required=True)
+    next_cursor = fields.String(required=True, allow_none=True)
+
+
+# The events identity emits, by type.
+EVENTS: dict[str, type[Schema]] = {
+    "org.changed": OrgChangedSchema,
+    "person.changed": PersonStateSchema,
+    "enrolment.changed": EnrolmentChangedSchema,
+    "discipline.changed": DisciplineChangedSchema,
+    "assignment.changed": AssignmentChangedSchema,
+    "order.issued": OrderIssuedSchema,
+    "substitution.created": SubstitutionCreatedSchema,
+    "token.changed": TokenChangedSchema,
+}
