@@ -21,6 +21,9 @@
   correction or an appeal decision.
 - An archived academic year (RULES.md §9) refuses every change to its sessions' marks, topics, check-ins and
   excuses; only an appeal decision (commission) passes.
+
+The answers, event payloads and audit entries are shaped here too (schemas.py describes them); handlers.py loads
+through queries.py, asks these functions and records what they decide.
 """
 
 from __future__ import annotations
