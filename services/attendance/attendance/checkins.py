@@ -16,7 +16,6 @@ from datetime import date
 from sqlalchemy import text
 
 from attendance import domain
-from attendance.service import _marks_event, session_chain
 from kernel.clock import OFFSET_SQL
 from kernel.db import UnitOfWork
 from kernel.policy import Policy
@@ -89,23 +88,23 @@ def record(uow: UnitOfWork, pol: Policy, requests: Sequence[domain.CheckinReques
         if v.outcome == "refused":
             uow.audit(entity="checkin", entity_id=f"{r.session}:{r.student}", action="refused", actor=r.student,
                       student=r.student, new={"code": v.code, "address": r.address, "device": r.device},
-                      reason=f"{v.reason} ({where})", chain=session_chain(r.session) if r.session in sessions
+                      reason=f"{v.reason} ({where})", chain=domain.session_chain(r.session) if r.session in sessions
                       else "main")
         elif v.outcome == "accepted" and key in written:
             if written[key]:
                 changes[r.session].append(domain.Change(r.student, None, domain.PRESENT))
                 uow.audit(entity="mark", entity_id=f"{r.session}:{r.student}", action="checkin", actor=r.student,
                           student=r.student, old=None, new=domain.PRESENT, reason=where,
-                          chain=session_chain(r.session))
+                          chain=domain.session_chain(r.session))
             else:  # a mark was there already: the teacher's mark wins, the check-in is kept for the record
                 uow.audit(entity="checkin", entity_id=f"{r.session}:{r.student}", action="checkin",
                           actor=r.student, student=r.student,
                           new={"address": r.address, "device": r.device, "mark": _mark(stored.get(key))},
-                          chain=session_chain(r.session))
+                          chain=domain.session_chain(r.session))
     for session_id, session_changes in sorted(changes.items()):
         row = sessions[session_id]
         actor = session_changes[0].student if len(session_changes) == 1 else "checkin"
-        uow.emit("marks.recorded", _marks_event(pol, row, session_changes, actor=actor, on_behalf_of=None,
+        uow.emit("marks.recorded", domain.marks_event(pol, row, session_changes, actor=actor, on_behalf_of=None,
                                                 source="checkin"), actor=actor)
     return verdicts
 

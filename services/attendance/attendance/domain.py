@@ -21,6 +21,9 @@
   correction or an appeal decision.
 - An archived academic year (RULES.md §9) refuses every change to its sessions' marks, topics, check-ins and
   excuses; only an appeal decision (commission) passes.
+
+The answers, event payloads and audit entries are shaped here too (schemas.py describes them); handlers.py loads
+through queries.py, asks these functions and records what they decide.
 """
 
 from __future__ import annotations
@@ -31,10 +34,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from kernel.errors import Conflict, DomainError, Forbidden, WindowClosed
+from kernel.errors import Conflict, DomainError, Forbidden, Locked, WindowClosed
 from kernel.policy import CHECKIN, MAKEUP, Policy
 from kernel.roster import IMPORTED, Period, enrolled_on, enrolment_periods  # noqa: F401
-from kernel.validation import Errors, reject  # noqa: F401
+from kernel.validation import Errors, invalid, reject  # noqa: F401
 
 SOURCES = ("teacher", "checkin", "excuse", "makeup", "correction")
 CORRECTION = "correction"  # a mark written by an executed late correction (003 §4.4.2)
@@ -275,6 +278,13 @@ class ClosedYear:
     ends: date  # inclusive
 
 
+def check_year(closed: Iterable[ClosedYear], first: date, last: date | None = None, role: str | None = None) -> None:
+    """Refuse (409 locked) a change to sessions dated in [first, last] of an archived year (`year_lock`)."""
+    reason = year_lock(closed, first, last, role)
+    if reason:
+        raise Locked(reason)
+
+
 def year_lock(closed: Iterable[ClosedYear], first: date, last: date | None = None,
               role: str | None = None) -> str | None:
     """Why a change to sessions dated in [first, last] (one day when `last` is None) is refused (409 locked),
@@ -476,3 +486,290 @@ def excused_changes(kind: str, start: date, end: date,
     (003 §4.2.4); other marks (present, made up, already excused) stay. `marks`: (session, day, student, mark)."""
     return [(session, Change(student, mark.status, kind)) for session, day, student, mark in marks
             if start <= day <= end and mark.status == ABSENT]
+
+
+def excuse_range(policy: Policy, start: date, end: date) -> tuple[datetime, datetime]:
+    """The instants of the sessions an excuse covers: from the start of its first local day to the start of the
+    day after its last (exclusive)."""
+    return (datetime.combine(start, time.min, tzinfo=policy.tz),
+            datetime.combine(end + timedelta(days=1), time.min, tzinfo=policy.tz))
+
+
+def excuse_approval(excuse_id: int) -> str:
+    """How the marks an approved excuse changes name their approval."""
+    return f"excuse {excuse_id}"
+
+
+def decided_state(approve: bool) -> str:
+    return "approved" if approve else "rejected"
+
+
+def excused_by_session(changes: Iterable[tuple[int, Change]]) -> tuple[dict[int, list[Change]], list[dict[str, Any]]]:
+    """An approval's changes grouped per session (one `marks.recorded` each) and as the answer lists them."""
+    by_session: dict[int, list[Change]] = {}
+    changed: list[dict[str, Any]] = []
+    for session, c in changes:
+        by_session.setdefault(session, []).append(c)
+        changed.append({"session": session, "student": c.student, "old": c.old, "new": c.new})
+    return by_session, changed
+
+
+# -- marks: what a write stores (003 §4.2.1, §4.4.1) --------------------------------------------------------------
+
+
+def check_marks_body(marks: Any) -> None:
+    if not isinstance(marks, list):
+        raise invalid("marks", "a list of {student, status}")
+
+
+def is_first_entry(first_entry_at: datetime | None, wanted: Sequence[Any], role: str) -> bool:
+    """The teacher's first entry of a session's attendance (003 §4.2.1); a make-up or a correction is not it."""
+    return first_entry_at is None and bool(wanted) and role not in (MAKEUP, *APPROVED)
+
+
+@dataclass(frozen=True)
+class MarkWrite:
+    """One mark as a change stores it: `entered` is when a teacher's value was entered (None for any other
+    source); `keeps_entry` says a stored teacher's mark keeps its own first entry (the self-correction window is
+    timed from it, 003 §4.4.1)."""
+
+    student: str
+    status: str
+    source: str
+    entered: datetime | None
+    keeps_entry: bool
+
+
+def mark_writes(policy: Policy, role: str, changes: Iterable[Change], stored: Mapping[str, Mark],
+                now: datetime) -> list[MarkWrite]:
+    writes = []
+    for c in changes:
+        source = source_for(policy, role, c.new)
+        current = stored.get(c.student)
+        keeps = current is not None and current.source == "teacher" and current.entered_at is not None
+        writes.append(MarkWrite(c.student, c.new, source, now if source == "teacher" else None, keeps))
+    return writes
+
+
+def batch_source(policy: Policy, role: str, changes: Sequence[Change]) -> str:
+    """The source a `marks.recorded` event names: its first change's (a first entry without changes: teacher)."""
+    return source_for(policy, role, changes[0].new) if changes else "teacher"
+
+
+def mark_action(role: str) -> str:
+    return "corrected" if role == CORRECTION else "recorded"
+
+
+# -- the wire: answers, event payloads and audit entries (API.md "Attendance"; schemas.py) -------------------------
+
+SCHEDULED = ("id", "ref", "term", "discipline", "group", "subgroup", "kind", "teacher", "starts_at", "minutes",
+             "room")
+SESSION_FIELDS = ("ref", "discipline", "group", "subgroup", "kind", "teacher", "starts_at", "minutes", "room")
+
+
+def iso(policy: Policy, value: datetime | None) -> str | None:
+    """An instant as the API shows it: ISO 8601 in the institution's time zone (as kernel.wire.iso)."""
+    return policy.local(value).isoformat() if value is not None else None
+
+
+def session_chain(session_id: int) -> str:
+    """The audit chain of a session: its marks, check-ins and topic (kernel.audit: one chain per stream)."""
+    return f"session:{session_id}"
+
+
+def excuse_chain(excuse_id: int) -> str:
+    return f"excuse:{excuse_id}"
+
+
+def timetable_chain(term: str) -> str:
+    return f"timetable:{term}"
+
+
+def bound(policy: Policy, value: str, field: str, end: bool) -> tuple[datetime, bool]:
+    """A date is a whole local day (from its start; to the start of the next day, exclusive); a date-time is
+    itself (inclusive). Returns (instant, inclusive)."""
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime.combine(day + timedelta(days=1 if end else 0), time.min, tzinfo=policy.tz), not end
+        instant = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise invalid(field, "not an ISO date or date-time") from None
+    return (instant if instant.tzinfo else instant.replace(tzinfo=policy.tz)), True
+
+
+def session_cursor(parts: Sequence[Any]) -> tuple[datetime, int]:
+    """The (starts_at, id) a page of sessions continues after, from a decoded cursor."""
+    try:
+        return datetime.fromisoformat(parts[0]), int(parts[1])
+    except (TypeError, ValueError):
+        raise invalid("cursor", "not a cursor this service gave") from None
+
+
+def session_cursor_key(row: Any) -> tuple[str, int]:
+    return row.starts_at.isoformat(), row.id
+
+
+def period_of(e: Any) -> Period:
+    """An enrolment row (group, subgroup, starts, ends) as a period."""
+    return Period(e.group, e.subgroup, e.starts, e.ends)
+
+
+def mark_label(policy: Policy, status: str) -> str:
+    """The mark a status shows as (the classifier's `mark`); a status the preset no longer has shows itself."""
+    return policy.code(status).mark if policy.has_code(status) else status
+
+
+def mark_view(policy: Policy, m: Any) -> dict[str, Any]:
+    return {"student": m.student, "status": m.status, "mark": mark_label(policy, m.status),
+            "source": m.source, "set_at": iso(policy, m.set_at)}
+
+
+def session_summary(policy: Policy, row: Any) -> dict[str, Any]:
+    return {"id": row.id, "ref": row.ref, "term": row.term, "discipline": row.discipline, "group": row.group,
+            "subgroup": row.subgroup, "kind": row.kind, "teacher": row.teacher,
+            "starts_at": iso(policy, row.starts_at), "minutes": row.minutes, "room": row.room,
+            "planned_topic": row.planned_topic, "topic": row.topic, "work_kind": row.work_kind,
+            "late": bool(row.late), "first_entry_at": iso(policy, row.first_entry_at),
+            "last_entry_at": iso(policy, row.last_entry_at)}
+
+
+def session_view(policy: Policy, row: Any, marks: Iterable[Any], roster: Iterable[str],
+                 student: str | None = None) -> dict[str, Any]:
+    """A session with its marks (sorted by student) and roster; one student's only when `student` is given."""
+    return {**session_summary(policy, row),
+            "marks": [mark_view(policy, m) for m in marks],
+            "roster": [s for s in roster if student is None or s == student]}
+
+
+def live_roster(policy: Policy, row: Any, roster: Iterable[str], marks: Mapping[str, Any],
+                checkins: Mapping[str, Any], refused: Iterable[Any]) -> dict[str, Any]:
+    """The teacher's live view of a session: each student's mark and check-in, the devices that checked in more
+    than one student, and the scans refused by this service's re-check (attendance.checkins)."""
+    shared = shared_devices((c.student, c.device) for c in checkins.values())
+    flagged = {st for students in shared.values() for st in students}
+    students = []
+    for code in roster:
+        mark, chk = marks.get(code), checkins.get(code)
+        students.append({
+            "student": code, "status": mark.status if mark else None,
+            "mark": mark_label(policy, mark.status) if mark else None,
+            "checked_in_at": iso(policy, chk.at) if chk else None, "device": chk.device if chk else None,
+            "address": chk.address if chk else None, "shared_device": code in flagged})
+    return {"session": row.id, "students": students,
+            "shared_devices": [{"device": d, "students": st} for d, st in shared.items()],
+            "refused_checkins": [{"student": r.student, "at": iso(policy, r.at), "code": r.code, "reason": r.reason}
+                                 for r in refused]}
+
+
+def scheduled_view(policy: Policy, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The `session.scheduled` payload of a session a timetable created or changed."""
+    view = {k: values.get(k) for k in SCHEDULED}
+    view["starts_at"] = iso(policy, values["starts_at"])
+    return view
+
+
+def marks_event(policy: Policy, row: Any, changes: Iterable[Change], *, actor: str, on_behalf_of: str | None,
+                source: str, reason: str | None = None, approval: str | None = None) -> dict[str, Any]:
+    """The `marks.recorded` payload: the session's facts its readers keep, and the changes."""
+    return {"session": row.id, "term": row.term, "discipline": row.discipline, "group": row.group,
+            "subgroup": row.subgroup, "kind": row.kind, "teacher": row.teacher,
+            "starts_at": iso(policy, row.starts_at),
+            "changes": [{"student": c.student, "old": c.old, "new": c.new} for c in changes],
+            "late": bool(row.late), "first_entry_at": iso(policy, row.first_entry_at), "source": source,
+            "actor": actor, "on_behalf_of": on_behalf_of, "reason": reason, "approval": approval}
+
+
+def topic_event(policy: Policy, row: Any, actor: str, on_behalf_of: str | None) -> dict[str, Any]:
+    """The `topic.recorded` payload."""
+    return {"session": row.id, "term": row.term, "discipline": row.discipline, "group": row.group,
+            "subgroup": row.subgroup, "kind": row.kind, "teacher": row.teacher,
+            "starts_at": iso(policy, row.starts_at), "planned_topic": row.planned_topic, "topic": row.topic,
+            "work_kind": row.work_kind, "actor": actor, "on_behalf_of": on_behalf_of}
+
+
+def excuse_view(policy: Policy, e: Any) -> dict[str, Any]:
+    """An excuse as answered and as `excuse.filed` carries it (with the date its document is due)."""
+    due = document_due(policy, e.to)
+    return {"id": e.id, "student": e.student, "from": e.from_.isoformat(), "to": e.to.isoformat(),
+            "kind": e.kind, "document": e.document, "filed_by": e.filed_by, "filed_at": iso(policy, e.filed_at),
+            "late_filing": bool(e.late_filing), "document_due": due.isoformat() if due else None,
+            "state": e.state, "decided_by": e.decided_by, "decided_at": iso(policy, e.decided_at), "note": e.note}
+
+
+def faculty_group(current: Period | None, department: str | None) -> dict[str, Any]:
+    if current is None:
+        return {"group": None, "subgroup": None, "department": None}
+    return {"group": current.group, "subgroup": current.subgroup, "department": department}
+
+
+def mark_audits(session_id: int, changes: Iterable[Change], *, action: str, actor: str,
+                on_behalf_of: str | None = None, reason: str | None = None,
+                approval: str | None = None) -> list[dict[str, Any]]:
+    """One audit entry per changed mark, in the session's chain."""
+    entries = []
+    for c in changes:
+        entry = {"entity": "mark", "entity_id": f"{session_id}:{c.student}", "action": action, "actor": actor,
+                 "student": c.student, "old": c.old, "new": c.new, "reason": reason, "approval": approval,
+                 "chain": session_chain(session_id)}
+        if action != "excused":
+            entry["on_behalf_of"] = on_behalf_of
+        entries.append(entry)
+    return entries
+
+
+def topic_audit(session_id: int, action: str, actor: str, on_behalf_of: str | None, old: Mapping[str, Any],
+                new: Mapping[str, Any]) -> dict[str, Any]:
+    return {"entity": "session", "entity_id": str(session_id), "action": action, "actor": actor,
+            "on_behalf_of": on_behalf_of, "old": dict(old), "new": dict(new), "chain": session_chain(session_id)}
+
+
+def excuse_audit(excuse_id: int, student: str, action: str, actor: str, **entry: Any) -> dict[str, Any]:
+    return {"entity": "excuse", "entity_id": str(excuse_id), "action": action, "actor": actor, "student": student,
+            **entry, "chain": excuse_chain(excuse_id)}
+
+
+# -- the timetable's writes ---------------------------------------------------------------------------------------
+
+
+def term_change(stored: tuple[date, date] | None, term: Mapping[str, Any]) -> str | None:
+    """What a timetable's term does to the stored one: add it, update its dates, or nothing."""
+    if stored is None:
+        return "add"
+    return "update" if stored != (term["starts"], term["ends"]) else None
+
+
+def new_sessions(plan: TimetablePlan, term: str) -> list[dict[str, Any]]:
+    """The rows of the sessions a timetable creates."""
+    return [{**{k: r[k] for k in SESSION_FIELDS}, "term": term, "late": False} for r in plan.new]
+
+
+def moved_sessions(plan: TimetablePlan) -> list[dict[str, Any]]:
+    """The updates of the sessions a timetable changes (only their mutable fields)."""
+    return [{"id": st.id, **{k: r[k] for k in MUTABLE}} for st, r in plan.changed]
+
+
+@dataclass
+class TimetableOutcome:
+    scheduled: list[dict[str, Any]]  # one `session.scheduled` each, in this order
+    result: dict[str, Any]  # the answer
+    audit: dict[str, Any] | None  # the timetable's audit entry (none when nothing changed)
+
+
+def timetable_outcome(plan: TimetablePlan, term: str, refs: Sequence[str], created: Mapping[str, int],
+                      actor: str) -> TimetableOutcome:
+    """Every ref's session id, the sessions scheduled (new, then changed) and the answer; `created` maps the new
+    sessions' refs to the ids they were stored with."""
+    ids = {st.ref: st.id for st in plan.unchanged}
+    ids.update(created)
+    scheduled = [{**v, "id": ids[v["ref"]]} for v in new_sessions(plan, term)]
+    for st, r in plan.changed:
+        ids[st.ref] = st.id
+        scheduled.append({**{k: r[k] for k in SESSION_FIELDS}, "term": term, "id": st.id})
+    result = {"term": term, "sessions": {ref: ids[ref] for ref in refs}, "created": len(plan.new),
+              "updated": len(plan.changed), "unchanged": len(plan.unchanged)}
+    audit = None
+    if plan.new or plan.changed:
+        audit = {"entity": "timetable", "entity_id": term, "action": "imported", "actor": actor,
+                 "chain": timetable_chain(term), "new": {k: result[k] for k in ("created", "updated", "unchanged")}}
+    return TimetableOutcome(scheduled, result, audit)

@@ -1,9 +1,12 @@
-"""Wire formats of the attendance service (API.md "Attendance", "Loading the year"). Unknown fields are
-ignored, never written; which status or excuse kind is valid is the preset's business (domain.py)."""
+"""Wire formats of the attendance service (API.md "Attendance", "Loading the year"): the RPC bodies it loads
+(unknown fields ignored, never written; which status or excuse kind is valid is the preset's business, domain.py),
+then the answers and the events it emits (EVENTS), as they are on the wire."""
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from typing import Any
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 CODE = validate.Length(min=1, max=64)
 SESSION_KINDS = ("lecture", "practice", "lab", "srs")
@@ -59,3 +62,215 @@ class ExcuseSchema(Strict):
     to = fields.Date(required=True)
     kind = fields.String(required=True, validate=validate.Length(1, 32))
     document = fields.String(required=True, validate=validate.Length(1, 500))
+
+
+# -- what this service answers and emits, as it is on the wire today ---------------------------------------------
+# They describe; they do not reshape (domain.py builds the dicts). Unknown fields are refused, so a test that
+# loads an answer or an event notices a field added without its schema. Instants are ISO 8601 with the
+# institution's offset; "may be null" is allow_none.
+
+
+class Described(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+Instant = fields.AwareDateTime
+
+
+def _maybe(field: type[fields.Field], **kwargs: Any) -> fields.Field:
+    return field(required=True, allow_none=True, **kwargs)
+
+
+class ChangeSchema(Described):
+    student = fields.String(required=True)
+    old = _maybe(fields.String)
+    new = fields.String(required=True)
+
+
+class SessionFactsSchema(Described):
+    """A session's facts every payload about it repeats (its readers keep them)."""
+
+    session = fields.Integer(required=True)
+    term = fields.String(required=True)
+    discipline = fields.String(required=True)
+    group = fields.String(required=True)
+    subgroup = _maybe(fields.String)
+    kind = fields.String(required=True, validate=validate.OneOf(SESSION_KINDS))
+    teacher = fields.String(required=True)
+    starts_at = Instant(required=True)
+
+
+class MarksRecordedSchema(SessionFactsSchema):
+    """`marks.recorded`: a teacher's (or substitute's) marks, a batch of check-ins, an approved excuse, a completed
+    make-up or an executed correction."""
+
+    changes = fields.List(fields.Nested(ChangeSchema), required=True)
+    late = fields.Boolean(required=True)
+    first_entry_at = _maybe(Instant)
+    source = fields.String(required=True, validate=validate.OneOf(("teacher", "checkin", "excuse", "makeup",
+                                                                    "correction")))
+    actor = fields.String(required=True)
+    on_behalf_of = _maybe(fields.String)
+    reason = _maybe(fields.String)
+    approval = _maybe(fields.String)
+
+
+class TopicRecordedSchema(SessionFactsSchema):
+    """`topic.recorded`: the planned topic, or the topic given and the kind of work."""
+
+    planned_topic = _maybe(fields.String)
+    topic = _maybe(fields.String)
+    work_kind = _maybe(fields.String)
+    actor = fields.String(required=True)
+    on_behalf_of = _maybe(fields.String)
+
+
+class SessionScheduledSchema(Described):
+    """`session.scheduled`: a session a timetable created or changed."""
+
+    id = fields.Integer(required=True)
+    ref = fields.String(required=True)
+    term = fields.String(required=True)
+    discipline = fields.String(required=True)
+    group = fields.String(required=True)
+    subgroup = _maybe(fields.String)
+    kind = fields.String(required=True, validate=validate.OneOf(SESSION_KINDS))
+    teacher = fields.String(required=True)
+    starts_at = Instant(required=True)
+    minutes = fields.Integer(required=True)
+    room = _maybe(fields.String)
+
+
+class ExcuseViewSchema(Described):
+    """An excuse (file_excuse, get_excuse, list_excuses' items) and `excuse.filed`."""
+
+    id = fields.Integer(required=True)
+    student = fields.String(required=True)
+    from_ = fields.Date(required=True, data_key="from")
+    to = fields.Date(required=True)
+    kind = fields.String(required=True)
+    document = fields.String(required=True)
+    filed_by = fields.String(required=True)
+    filed_at = Instant(required=True)
+    late_filing = fields.Boolean(required=True)
+    document_due = _maybe(fields.Date)
+    state = fields.String(required=True, validate=validate.OneOf(("pending", "approved", "rejected")))
+    decided_by = _maybe(fields.String)
+    decided_at = _maybe(Instant)
+    note = _maybe(fields.String)
+
+
+class ExcusedChangeSchema(ChangeSchema):
+    session = fields.Integer(required=True)
+
+
+class ExcuseDecidedSchema(ExcuseViewSchema):
+    """decide_excuse's answer and `excuse.decided`: the excuse and the marks its approval changed."""
+
+    changes = fields.List(fields.Nested(ExcusedChangeSchema), required=True)
+
+
+class ExcuseListSchema(Described):
+    items = fields.List(fields.Nested(ExcuseViewSchema), required=True)
+    next_cursor = _maybe(fields.String)
+
+
+class MarkViewSchema(Described):
+    student = fields.String(required=True)
+    status = fields.String(required=True)
+    mark = fields.String(required=True)
+    source = fields.String(required=True)
+    set_at = Instant(required=True)
+
+
+class SessionSummarySchema(Described):
+    """list_sessions' items."""
+
+    id = fields.Integer(required=True)
+    ref = fields.String(required=True)
+    term = fields.String(required=True)
+    discipline = fields.String(required=True)
+    group = fields.String(required=True)
+    subgroup = _maybe(fields.String)
+    kind = fields.String(required=True, validate=validate.OneOf(SESSION_KINDS))
+    teacher = fields.String(required=True)
+    starts_at = Instant(required=True)
+    minutes = fields.Integer(required=True)
+    room = _maybe(fields.String)
+    planned_topic = _maybe(fields.String)
+    topic = _maybe(fields.String)
+    work_kind = _maybe(fields.String)
+    late = fields.Boolean(required=True)
+    first_entry_at = _maybe(Instant)
+    last_entry_at = _maybe(Instant)
+
+
+class SessionViewSchema(SessionSummarySchema):
+    """get_session, set_plan, set_topic, record_marks: the session with its marks and roster."""
+
+    marks = fields.List(fields.Nested(MarkViewSchema), required=True)
+    roster = fields.List(fields.String(), required=True)
+
+
+class SessionListSchema(Described):
+    items = fields.List(fields.Nested(SessionSummarySchema), required=True)
+    next_cursor = _maybe(fields.String)
+
+
+class ImportedSchema(Described):
+    """import_timetable's answer: every ref's session id and how many were created, updated, unchanged."""
+
+    term = fields.String(required=True)
+    sessions = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    created = fields.Integer(required=True)
+    updated = fields.Integer(required=True)
+    unchanged = fields.Integer(required=True)
+
+
+class LiveStudentSchema(Described):
+    student = fields.String(required=True)
+    status = _maybe(fields.String)
+    mark = _maybe(fields.String)
+    checked_in_at = _maybe(Instant)
+    device = _maybe(fields.String)
+    address = _maybe(fields.String)
+    shared_device = fields.Boolean(required=True)
+
+
+class SharedDeviceSchema(Described):
+    device = fields.String(required=True)
+    students = fields.List(fields.String(), required=True)
+
+
+class RefusedCheckinSchema(Described):
+    student = fields.String(required=True)
+    at = Instant(required=True)
+    code = _maybe(fields.String)
+    reason = _maybe(fields.String)
+
+
+class LiveRosterSchema(Described):
+    """live_roster's answer."""
+
+    session = fields.Integer(required=True)
+    students = fields.List(fields.Nested(LiveStudentSchema), required=True)
+    shared_devices = fields.List(fields.Nested(SharedDeviceSchema), required=True)
+    refused_checkins = fields.List(fields.Nested(RefusedCheckinSchema), required=True)
+
+
+class FacultyGroupSchema(Described):
+    """student_faculty_group's answer (all null when the student is not enrolled today)."""
+
+    group = _maybe(fields.String)
+    subgroup = _maybe(fields.String)
+    department = _maybe(fields.String)
+
+
+EVENTS: dict[str, type[Schema]] = {
+    "session.scheduled": SessionScheduledSchema,
+    "marks.recorded": MarksRecordedSchema,
+    "topic.recorded": TopicRecordedSchema,
+    "excuse.filed": ExcuseViewSchema,
+    "excuse.decided": ExcuseDecidedSchema,
+}
