@@ -12,8 +12,18 @@ from fakes import FakeUnitOfWork
 
 from kernel.errors import Conflict, DeadlinePassed, Forbidden, NotFound, ValidationFailed
 from kernel.policy import load_preset
-from makeup import domain, handlers, queries, schemas, service
-from makeup.models import Appeal, AssessmentInfo, Commission, Dispute, GradePub, Makeup, Mark, SessionInfo, StatementInfo
+from makeup import handlers, queries, schemas, service
+from makeup.models import (
+    Appeal,
+    AssessmentInfo,
+    Commission,
+    Dispute,
+    GradePub,
+    Makeup,
+    Mark,
+    SessionInfo,
+    StatementInfo,
+)
 
 OSHTU = load_preset("oshtu")
 JAGU = load_preset("jagu")
