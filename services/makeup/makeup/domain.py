@@ -13,7 +13,10 @@
   publication (1 working day at oshtu, national holidays respected); decided by a member of a commission appointed
   by order and active that day, with a protocol number.
 
-No nameko, no SQLAlchemy, no clock: callers pass `now`.
+No nameko, no SQLAlchemy, no clock: callers pass `now`. Besides the rules, the shapes this service answers and
+emits are made here (the make-up, dispute, commission and appeal as the API shows them, the register, the events'
+payloads, the audit entries), and the values a use-case writes: a row is read through its attributes only, and a
+change is returned as a dict of the fields to set (handlers.py applies it and saves).
 """
 
 from __future__ import annotations
@@ -320,3 +323,422 @@ def check_text(value: Any, field: str, longest: int = 2000, required: bool = Tru
     if not isinstance(value, str) or len(value) > longest:
         raise invalid(field, f"a string of at most {longest} characters")
     return value.strip()
+
+
+# -- the requests' arguments ----------------------------------------------------------------------------------------
+
+
+def check_student(student: Any) -> str:
+    if not isinstance(student, str) or not student:
+        raise invalid("student", "a student code")
+    return student
+
+
+def check_until(until: datetime, now: datetime) -> datetime:
+    if until <= now:
+        raise invalid("until", "must be in the future")
+    return until
+
+
+def check_state_filter(state: str | None, states: Sequence[str]) -> str | None:
+    """A list's `state` filter: one of the states the API names (expired included for make-ups)."""
+    if state is not None and state not in states:
+        raise invalid("state", f"one of {', '.join(states)}")
+    return state
+
+
+def check_period(date_from: Any, date_to: Any) -> tuple[date, date]:
+    """A commission's period: two ISO dates, `from` and `to` (the order of the fields is that of the errors)."""
+    days = []
+    for field, value in (("from", date_from), ("to", date_to)):
+        try:
+            days.append(date.fromisoformat(value))
+        except (TypeError, ValueError):
+            raise invalid(field, "an ISO date") from None
+    return days[0], days[1]
+
+
+def check_decision_value(policy: Policy, upheld: bool, value: Any) -> float | int | str | None:
+    """The grade an upheld appeal sets (none when not upheld, or upheld without a new value): a number."""
+    if not upheld or value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise invalid("value", "a number on the preset's scale")
+    return check_result(policy, value)
+
+
+# -- the answers (API.md "Make-up and appeals") ---------------------------------------------------------------------
+
+
+def iso(policy: Policy, value: datetime | None) -> str | None:
+    """An instant as the API shows it: ISO 8601 in the institution's zone (as kernel.wire.iso)."""
+    return policy.local(value).isoformat() if value is not None else None
+
+
+def local(policy: Policy, value: datetime | None) -> datetime | None:
+    return policy.local(value) if value is not None else None
+
+
+def step_entry(policy: Policy, action: str, actor: str, at: datetime, **extra: Any) -> dict[str, Any]:
+    """One step of an object's `steps` (what the student sees of its history)."""
+    return {"action": action, "actor": actor, "at": iso(policy, at), **extra}
+
+
+def extension_steps(stored: Sequence[Mapping[str, Any]] | None) -> list[ExtensionStep]:
+    """The extension's steps as stored ({role, actor, at, until, reason}, instants in ISO 8601)."""
+    return [ExtensionStep(role=s["role"], actor=s["actor"], at=datetime.fromisoformat(s["at"]),
+                          until=datetime.fromisoformat(s["until"]), reason=s.get("reason") or "")
+            for s in stored or []]
+
+
+def snapshot(view: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: view.get(k) for k in keys}
+
+
+def makeup_view(policy: Policy, row: Any, now: datetime) -> dict[str, Any]:
+    """A make-up as answered and as its events carry it; the state shown is derived from the deadline in force."""
+    stored = row.extension or []
+    extension = None
+    if stored:
+        steps = extension_steps(stored)
+        extension = {"until": stored[-1]["until"], "reason": stored[-1].get("reason"),
+                     "complete": extension_complete(policy, steps),
+                     "awaiting": next_extension_role(policy, steps),
+                     "steps": [{"role": s["role"], "actor": s["actor"], "at": s["at"], "until": s["until"],
+                                "reason": s.get("reason")} for s in stored]}
+    return {"id": row.id, "session": row.session, "student": row.student, "discipline": row.discipline,
+            "group": row.group, "teacher": row.teacher, "kind": row.kind, "absence_status": row.absence_status,
+            "state": shown_state(row.state, row.deadline, now), "task_kind": row.task_kind,
+            "task_kinds": list(task_kinds(row.kind)), "topic": row.topic, "due": iso(policy, row.due),
+            "result": row.result, "comment": row.comment, "requested_at": iso(policy, row.requested_at),
+            "requested_by": row.requested_by, "assigned_at": iso(policy, row.assigned_at),
+            "completed_at": iso(policy, row.completed_at), "deadline": iso(policy, row.deadline),
+            "base_deadline": iso(policy, row.base_deadline), "extension": extension, "steps": list(row.steps or [])}
+
+
+def dispute_view(policy: Policy, row: Any) -> dict[str, Any]:
+    return {"id": row.id, "assessment": row.assessment, "student": row.student, "group": row.group,
+            "discipline": row.discipline, "reason": row.reason, "state": row.state,
+            "published_at": iso(policy, row.published_at), "deadline": iso(policy, row.deadline),
+            "opened_at": iso(policy, row.opened_at), "opened_by": row.opened_by, "value": row.value,
+            "note": row.note, "steps": list(row.steps or [])}
+
+
+def commission_view(policy: Policy, row: Any, today: date) -> dict[str, Any]:
+    return {"id": row.id, "order": row.order, "members": list(row.members), "from": row.date_from.isoformat(),
+            "to": row.date_to.isoformat(), "created_by": row.created_by, "created_at": iso(policy, row.created_at),
+            "active": commission_active(row.date_from, row.date_to, today)}
+
+
+def appeal_view(policy: Policy, row: Any) -> dict[str, Any]:
+    return {"id": row.id, "statement": row.statement, "assessment": row.assessment, "student": row.student,
+            "group": row.group, "discipline": row.discipline, "reason": row.reason, "state": row.state,
+            "published_at": iso(policy, row.published_at), "deadline": iso(policy, row.deadline),
+            "filed_at": iso(policy, row.filed_at), "filed_by": row.filed_by, "commission": row.commission,
+            "upheld": row.upheld, "protocol": row.protocol, "value": row.value, "decided_by": row.decided_by,
+            "decided_at": iso(policy, row.decided_at), "steps": list(row.steps or [])}
+
+
+def audit_entry(entity: str, entity_id: int, action: str, actor: str, **fields: Any) -> dict[str, Any]:
+    """An audit entry of one object, in that object's chain (`<entity>:<id>`)."""
+    return {"entity": entity, "entity_id": str(entity_id), "action": action, "actor": actor, **fields,
+            "chain": f"{entity}:{entity_id}"}
+
+
+# -- make-up: the use-cases' decisions (003 §5) ---------------------------------------------------------------------
+
+
+def late_refusal(policy: Policy, row: Any, now: datetime) -> DeadlinePassed | None:
+    """003 §5.3.2: a request past the deadline is kept (the approvers can extend it) but refused; None in time."""
+    if not is_past(row.deadline, now):
+        return None
+    return DeadlinePassed(
+        f"the make-up deadline passed at {iso(policy, row.deadline)}; later only by the decision of "
+        f"{', '.join(policy.makeup.extension_by)} (003 §5.3.2)",
+        deadline=iso(policy, row.deadline), makeup=row.id,
+        awaiting=next_extension_role(policy, extension_steps(row.extension)))
+
+
+def new_makeup(policy: Policy, session: int, student: str, info: Any, status: str | None, actor: str, role: str,
+               now: datetime) -> dict[str, Any]:
+    """The fields of a requested make-up of the absence `status` in the session `info` (its read model row)."""
+    check_absence(policy, status)
+    deadline = base_deadline(policy, info.starts_at)
+    return {"session": session, "student": student, "discipline": info.discipline, "group": info.group,
+            "teacher": info.teacher, "kind": info.kind, "absence_status": status or "absent", "state": "requested",
+            "requested_at": now, "requested_by": actor, "base_deadline": deadline, "deadline": deadline,
+            "extension": [], "steps": [step_entry(policy, "requested", actor, now, role=role)]}
+
+
+def requested_audit(row: Any, view: Mapping[str, Any], actor: str, role: str) -> dict[str, Any]:
+    return audit_entry("makeup", row.id, "requested", actor, student=row.student,
+                       new=snapshot(view, "session", "discipline", "group", "kind", "absence_status", "deadline"),
+                       reason=f"role {role}")
+
+
+ASSIGNED_FIELDS = ("state", "task_kind", "topic", "due")
+
+
+def assignment(policy: Policy, row: Any, task_kind: Any, topic: Any, due: Any, actor: str,
+               now: datetime) -> dict[str, Any]:
+    """The teacher assigns (or re-assigns) the task: one that suits the session kind, due inside the deadline."""
+    check_move(row.state, "assign")
+    check_task_kind(row.kind, task_kind)
+    text_topic = check_text(topic, "topic", 500)
+    due_at = parse_instant(policy, due, "due")
+    check_due(due_at, local(policy, row.deadline), now)
+    return {"state": "assigned", "task_kind": task_kind, "topic": text_topic, "due": due_at, "assigned_at": now,
+            "assigned_by": actor,
+            "steps": [*(row.steps or []), step_entry(policy, "assigned", actor, now, task_kind=task_kind,
+                                                     topic=text_topic, due=iso(policy, due_at))]}
+
+
+def completion(policy: Policy, row: Any, result: Any, comment: Any, actor: str, now: datetime) -> dict[str, Any]:
+    """The teacher records the result of an assigned make-up, by the deadline in force (003 §5.4-5.5)."""
+    check_move(row.state, "complete")
+    check_deadline(local(policy, row.deadline), now)
+    value = check_result(policy, result)
+    text_comment = check_text(comment, "comment", 2000, required=False)
+    return {"state": "completed", "result": value, "comment": text_comment, "completed_at": now,
+            "completed_by": actor,
+            "steps": [*(row.steps or []), step_entry(policy, "completed", actor, now, result=value,
+                                                     comment=text_comment)]}
+
+
+def completed_payload(row: Any, view: Mapping[str, Any], actor: str) -> dict[str, Any]:
+    """`makeup.completed`: attendance turns the mark into made_up, grading counts the result (003 §5.4.2, §5.5)."""
+    return {"id": row.id, "session": row.session, "student": row.student, "discipline": row.discipline,
+            "group": row.group, "kind": row.kind, "teacher": row.teacher, "task_kind": row.task_kind,
+            "topic": row.topic, "result": row.result, "comment": row.comment, "completed_at": view["completed_at"],
+            "actor": actor}
+
+
+@dataclass(frozen=True)
+class Extension:
+    """One approver's step of an extension: the make-up's new fields, and what the audit entry says of it."""
+
+    changes: dict[str, Any]
+    old: dict[str, Any]
+    until: str | None
+    reason: str
+    complete: bool
+    approval: str
+
+
+def extension(policy: Policy, row: Any, until: Any, reason: Any, actor: str, role: str,
+              now: datetime) -> Extension:
+    """003 §5.3.2: the approvers of `makeup.extension_by` extend, in order; the deadline moves when all did."""
+    if row.state == "completed":
+        raise Conflict("the make-up is already completed", state=row.state)
+    until_at = check_until(parse_instant(policy, until, "until"), now)
+    text_reason = check_text(reason, "reason", 2000) or ""
+    step = ExtensionStep(role=role, actor=actor, at=now, until=until_at, reason=text_reason)
+    steps = add_extension_step(policy, extension_steps(row.extension), step, row.base_deadline)
+    complete = extension_complete(policy, steps)
+    stored = {"role": role, "actor": actor, "at": iso(policy, now), "until": iso(policy, until_at),
+              "reason": text_reason}
+    changes = {"extension": [*(row.extension or []), stored],
+               "deadline": effective_deadline(policy, row.base_deadline, steps),
+               "steps": [*(row.steps or []), step_entry(policy, "extension", actor, now, role=role,
+                                                        until=iso(policy, until_at), reason=text_reason,
+                                                        complete=complete)]}
+    return Extension(changes=changes, old={"deadline": iso(policy, row.deadline), "steps": len(steps) - 1},
+                     until=iso(policy, until_at), reason=text_reason, complete=complete,
+                     approval="; ".join(f"{s.role} {s.actor}" for s in steps))
+
+
+def extension_audit(row: Any, ext: Extension, view: Mapping[str, Any], actor: str, role: str) -> dict[str, Any]:
+    return audit_entry("makeup", row.id, f"extension_{role}", actor, student=row.student, old=ext.old,
+                       new={"deadline": view["deadline"], "until": ext.until, "complete": ext.complete},
+                       reason=ext.reason, approval=ext.approval)
+
+
+def extension_event(ext: Extension) -> str:
+    return "makeup.extended" if ext.complete else "makeup.extension_step"
+
+
+def awaits_extension_by(policy: Policy, row: Any, role: str, now: datetime) -> bool:
+    """An approver's queue: the make-ups whose extension waits for `role`; the first approver's holds only those
+    past their deadline (nobody has asked before)."""
+    steps = extension_steps(row.extension)
+    if next_extension_role(policy, steps) != role:
+        return False
+    return bool(steps) or is_past(row.deadline, now)
+
+
+# -- the make-up register (003 §5.6): its answer --------------------------------------------------------------------
+
+
+def register_keys(policy: Policy, statuses: Mapping[tuple[int, str], str],
+                  makeups: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
+    """The register's lines: every absence the preset lets be made up (or made up), and every make-up."""
+    absence = set(policy.makeup.applies_to) | {MADE_UP}
+    return {k for k, status in statuses.items() if status in absence} | set(makeups)
+
+
+def register_line(policy: Policy, key: tuple[int, str], status: str | None, info: Any, mk: Any,
+                  now: datetime) -> dict[str, Any]:
+    """One absence with its session (`info`, None when unknown) and its make-up (`mk`, None when none)."""
+    return {
+        "session": key[0], "student": key[1], "status": status,
+        "starts_at": iso(policy, info.starts_at) if info else None, "kind": info.kind if info else None,
+        "teacher": info.teacher if info else None,
+        "makeup": None if mk is None else {
+            "id": mk.id, "state": shown_state(mk.state, mk.deadline, now), "task_kind": mk.task_kind,
+            "topic": mk.topic, "assigned_at": iso(policy, mk.assigned_at), "due": iso(policy, mk.due),
+            "completed_at": iso(policy, mk.completed_at), "result": mk.result, "comment": mk.comment,
+            "deadline": iso(policy, mk.deadline)}}
+
+
+def register(policy: Policy, group: str, discipline: str, statuses: Mapping[tuple[int, str], str],
+             makeups: Mapping[tuple[int, str], Any], sessions: Mapping[int, Any], now: datetime) -> dict[str, Any]:
+    """The register of a group's discipline and whether it agrees with the journal marks."""
+    items = [register_line(policy, key, statuses.get(key), sessions.get(key[0]), makeups.get(key), now)
+             for key in register_keys(policy, statuses, makeups)]
+    items.sort(key=lambda i: (i["starts_at"] or "", i["session"], i["student"]))
+    mismatches, pending = register_mismatches(
+        statuses, [RegisterMakeup(m.id, m.session, m.student, m.state, m.completed_at) for m in makeups.values()],
+        now)
+    return {"group": group, "discipline": discipline, "items": items, "consistent": not mismatches,
+            "mismatches": mismatches, "pending": pending, "checked_at": iso(policy, now)}
+
+
+# -- disputes: the use-cases' decisions (003 §6.2) ------------------------------------------------------------------
+
+
+def publication(policy: Policy, published_at: Any, stored: datetime | None) -> datetime:
+    """When the grade became visible: as the caller says (an ISO date means its start), else as grading's
+    `grade.recorded` told this service."""
+    if published_at is not None:
+        return parse_instant(policy, published_at, "published_at", end_of_day=False)
+    if stored is not None:
+        return stored
+    raise Conflict("no grade of this student for this assessment has been published")
+
+
+def new_dispute(policy: Policy, assessment: int, student: str, info: Any, reason: str, published_at: datetime,
+                actor: str, now: datetime) -> dict[str, Any]:
+    """The fields of an opened dispute, inside the window from the grade's publication."""
+    deadline = check_dispute_window(policy, published_at, now)
+    return {"assessment": assessment, "student": student, "group": info.group if info else None,
+            "discipline": info.discipline if info else None, "reason": reason, "state": "open",
+            "published_at": published_at, "deadline": deadline, "opened_at": now, "opened_by": actor,
+            "updated_at": now, "steps": [step_entry(policy, "opened", actor, now, reason=reason)]}
+
+
+def opened_audit(row: Any, view: Mapping[str, Any], actor: str) -> dict[str, Any]:
+    return audit_entry("dispute", row.id, "opened", actor, student=row.student,
+                       new=snapshot(view, "assessment", "state", "deadline"), reason=row.reason)
+
+
+def resolution(policy: Policy, value: Any, note: Any) -> dict[str, Any]:
+    """What the teacher's answer sets: the grade (optional, on the scale) and the note (required)."""
+    checked = None if value is None else check_result(policy, value)
+    return {"value": checked, "note": check_text(note, "note", 2000)}
+
+
+def escalation(note: Any) -> dict[str, Any]:
+    return {"note": check_text(note, "note", 2000, required=False)}
+
+
+def dispute_change(policy: Policy, row: Any, action: str, actor: str, now: datetime,
+                   **changes: Any) -> dict[str, Any]:
+    """The dispute's new fields after `action` (resolve, escalate) with its `changes` (value, note)."""
+    state = dispute_move(row.state, action)
+    return {"state": state, **changes, "updated_at": now,
+            "steps": [*(row.steps or []), step_entry(policy, state, actor, now, **changes)]}
+
+
+def dispute_audit(row: Any, old_state: str, actor: str, **changes: Any) -> dict[str, Any]:
+    return audit_entry("dispute", row.id, row.state, actor, student=row.student, old={"state": old_state},
+                       new={"state": row.state, **changes}, reason=changes.get("note"))
+
+
+# -- commissions and appeals: the use-cases' decisions (003 §6.3) ---------------------------------------------------
+
+
+def new_commission(order: Any, members: Any, date_from: Any, date_to: Any, actor: str,
+                   now: datetime) -> dict[str, Any]:
+    """The fields of a commission appointed by order, with its members and its period."""
+    text_order = check_text(order, "order", 100) or ""
+    day_from, day_to = check_period(date_from, date_to)
+    codes = check_commission(members, day_from, day_to)
+    return {"order": text_order, "members": codes, "date_from": day_from, "date_to": day_to, "created_by": actor,
+            "created_at": now}
+
+
+def appeal_anchor(published_at: datetime, last_dispute_answer: datetime | None) -> datetime:
+    """After a dispute the appeal runs from the dispute's last answer (003 §6.2 -> §6.3)."""
+    if last_dispute_answer is not None and last_dispute_answer > published_at:
+        return last_dispute_answer
+    return published_at
+
+
+def statement_anchor(statement: Any) -> datetime:
+    """003 §6.3: an appeal against a statement runs from its posting (as grading's event told this service)."""
+    check_statement_appealable(statement.state if statement else None)
+    if statement.posted_at is None:
+        raise Conflict("the statement's posting has not reached this service yet; try again shortly")
+    return statement.posted_at
+
+
+def check_appeal_target(statement: Any, assessment: Any) -> None:
+    if statement is None and assessment is None:
+        raise invalid("statement", "a statement or an assessment is required")
+
+
+def new_appeal(policy: Policy, statement: int | None, assessment: int | None, student: str, group: str | None,
+               discipline: str | None, reason: str, published_at: datetime, actor: str,
+               now: datetime) -> dict[str, Any]:
+    """The fields of a filed appeal, inside the window from the publication."""
+    deadline = check_appeal_window(policy, published_at, now)
+    return {"statement": statement, "assessment": assessment, "student": student, "group": group,
+            "discipline": discipline, "reason": reason, "state": "filed", "published_at": published_at,
+            "deadline": deadline, "filed_at": now, "filed_by": actor,
+            "steps": [step_entry(policy, "filed", actor, now, reason=reason)]}
+
+
+def filed_audit(row: Any, view: Mapping[str, Any], actor: str) -> dict[str, Any]:
+    return audit_entry("appeal", row.id, "filed", actor, student=row.student,
+                       new=snapshot(view, "statement", "assessment", "state", "deadline"), reason=row.reason)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A commission's decision on an appeal: the appeal's new fields, the audit entry, the event."""
+
+    changes: dict[str, Any]
+    audit: dict[str, Any]
+    event: str
+    payload: dict[str, Any]
+
+
+def decision(policy: Policy, row: Any, upheld: Any, protocol: Any, value: Any, actor: str,
+             commissions: Sequence[Any], now: datetime) -> Decision:
+    """003 §6.3: decided once, with a protocol, by a member of a commission active that day (the newest of the
+    actor's `commissions` that is). Only an upheld appeal with a value changes a grade (`appeal.decided`: grading
+    applies it with role commission); any other decision closes the appeal (`appeal.closed`)."""
+    check_decision(row.state, upheld, protocol)
+    cid = check_decider(actor, [(c.id, c.members, c.date_from, c.date_to) for c in commissions],
+                        policy.local(now).date())
+    commission = next(c for c in commissions if c.id == cid)
+    new_value = check_decision_value(policy, upheld, value)
+    text_protocol = str(protocol).strip()
+    members = list(commission.members)
+    changes = {"state": "decided", "commission": cid, "upheld": upheld, "protocol": text_protocol,
+               "value": new_value, "decided_by": actor, "decided_at": now,
+               "steps": [*(row.steps or []), step_entry(policy, "decided", actor, now, commission=cid,
+                                                        order=commission.order, protocol=text_protocol,
+                                                        upheld=upheld, value=new_value)]}
+    approval = (f"appeal commission {cid} (order {commission.order}; members {', '.join(members)}),"
+                f" protocol {text_protocol}, decided by {actor}")
+    audit = audit_entry("appeal", row.id, "decided", actor, student=row.student, old={"state": "filed"},
+                        new={"state": "decided", "upheld": upheld, "value": new_value, "commission": cid,
+                             "protocol": text_protocol, "members": members},
+                        reason=row.reason, approval=approval)
+    payload = {"id": row.id, "student": row.student, "statement": row.statement, "assessment": row.assessment,
+               "upheld": upheld, "protocol": text_protocol, "value": new_value, "actor": actor, "commission": cid,
+               "order": commission.order, "members": members, "approval": approval}
+    return Decision(changes=changes, audit=audit,
+                    event="appeal.decided" if upheld and new_value is not None else "appeal.closed",
+                    payload=payload)
