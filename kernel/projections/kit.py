@@ -96,8 +96,10 @@ def claim_name(projection: Projection) -> str:
     return f"projection:{projection.name}"
 
 
-def stamp(projection: Projection, event: Envelope) -> Row:
+def stamp(projection: Projection, event: Envelope | None) -> Row:
     out: Row = {}
+    if event is None:
+        return out
     if projection.at:
         out[projection.at] = occurred(event)
     if projection.event_id:
@@ -115,20 +117,29 @@ def not_newer(projection: Projection, model: Any, new: Sequence[Any]) -> Any:
     columns = [getattr(model, c) for c in projection.version]
     stored = columns[0] if len(columns) == 1 else tuple_(*columns)
     value = new[0] if len(new) == 1 else tuple_(*new)
-    older = stored < value if projection.event_id else stored <= value
+    older = stored < value if strict(projection) else stored <= value
     return or_(columns[0].is_(None), older)
+
+
+def strict(projection: Projection) -> bool:
+    """An equal version is the same state (a revision, or one event): it changes nothing. Only a table that keeps
+    the event's time without its id lets the later delivery of one instant win."""
+    return bool(projection.event_id or projection.order_by)
 
 
 def newer(projection: Projection, stored: Sequence[Any], new: Sequence[Any]) -> bool:
     if stored[0] is None:
         return True
+    if projection.order_by:
+        return tuple(stored) < tuple(new)
     if projection.event_id:
         return tuple(map(str, stored[1:])) < tuple(map(str, new[1:])) if stored[0] == new[0] else stored[0] < new[0]
     return tuple(stored) <= tuple(new)
 
 
-def write(tx: Any, projection: Projection, event: Envelope, changes: Iterable[Change]) -> None:
-    """Write an event's changes to the projection's table in `tx` (the unit's Session)."""
+def write(tx: Any, projection: Projection, event: Envelope | None, changes: Iterable[Change]) -> None:
+    """Write an event's changes to the projection's table in `tx` (the unit's Session); without an event (a
+    state a service answered), only `order_by` orders them."""
     model = projection.table
     stamped = stamp(projection, event)
     puts: list[Put] = []

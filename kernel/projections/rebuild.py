@@ -159,9 +159,11 @@ def empty(tx: Session, projections: Sequence[Projection], schema: str, attempts:
             tx.execute(text("SET LOCAL statement_timeout = '15min'"))
             tx.execute(text(f"LOCK TABLE {', '.join(f'{schema}.{quoted(n)}' for n in names)},"
                             f" {schema}.processed_event IN ACCESS EXCLUSIVE MODE"))
-            counts = {n: tx.execute(text(f"DELETE FROM {schema}.{quoted(n)}")).rowcount for n in names}
-            counts["processed_event"] = tx.execute(text(f"DELETE FROM {schema}.processed_event"
-                                                        " WHERE handler = ANY(:h)"), {"h": handlers}).rowcount
+            counts = {n: int(getattr(tx.execute(text(f"DELETE FROM {schema}.{quoted(n)}")), "rowcount", 0))
+                      for n in names}
+            claimed = tx.execute(text(f"DELETE FROM {schema}.processed_event WHERE handler = ANY(:h)"),
+                                 {"h": handlers})
+            counts["processed_event"] = int(getattr(claimed, "rowcount", 0))
             tx.commit()
             return counts
         except DBAPIError:
