@@ -228,9 +228,10 @@ class BatchResult:
 
 
 def apply_batch(uow: Any, events: Iterable[Envelope | Mapping[str, Any]], projections: Sequence[Projection],
-                *, claim: bool = True) -> BatchResult:
+                *, claim: bool = True, reraise: tuple[type[BaseException], ...] = ()) -> BatchResult:
     """Apply a list of envelopes in the unit's one transaction, a savepoint each: an event that fails is undone
-    alone, logged and reported, the others stay. The caller commits."""
+    alone, logged and reported, the others stay; one of `reraise` (a deadlock: the batch may be tried again)
+    goes to the caller. The caller commits."""
     result = BatchResult()
     for body in events:
         event_id = str(body.event_id if isinstance(body, Envelope) else body.get("event_id"))
@@ -239,6 +240,8 @@ def apply_batch(uow: Any, events: Iterable[Envelope | Mapping[str, Any]], projec
             n = apply(uow, projections, envelope(body), claim=claim)
         except Exception as exc:  # noqa: BLE001 - as a live consumer would park it: this event only
             savepoint.rollback()
+            if isinstance(exc, reraise):
+                raise
             log.error("event %s not applied: %s: %s", event_id, type(exc).__name__, exc)
             result.failed.append((event_id, f"{type(exc).__name__}: {exc}"))
             continue

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import JSON, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from kernel.projections.kit import BatchResult, Projection, apply_batch, claim_name
@@ -184,10 +184,10 @@ def replay(uow: Any, projections: Sequence[Projection], events: Events, page: in
         for bodies in events(source, types, page):
             for attempt in range(1, attempts + 1):
                 try:
-                    batch = apply_batch(uow, bodies, projections)
+                    batch = apply_batch(uow, bodies, projections, reraise=(OperationalError,))
                     uow.commit()
                     break
-                except DBAPIError:
+                except OperationalError:
                     uow.rollback()
                     if attempt == attempts:
                         raise
