@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import DateTime, Integer, String, create_engine, text
 from sqlalchemy.dialects.postgresql import UUID
-from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import mapped_column, sessionmaker
 
 from kernel.events import Envelope
 from kernel.projections import Projection, Put, Remove, Replace, apply, apply_batch
@@ -25,20 +25,17 @@ T0 = datetime(2026, 10, 5, 9, 0, tzinfo=timezone(timedelta(hours=6)))
 Base = schema_base(SCHEMA)
 
 
-class Thing(Base):
+class Thing(Base):  # a keyed read model that keeps the setting event's time and id
     __tablename__ = "thing"
-    code: Mapped[str] = mapped_column(String(32), primary_key=True)
-    name: Mapped[str] = mapped_column(String(100))
-    colour: Mapped[str | None] = mapped_column(String(32))
-    at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    event_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False))
+    code = mapped_column(String(32), primary_key=True)
+    name, colour = mapped_column(String(100)), mapped_column(String(32))
+    at, event_id = mapped_column(DateTime(timezone=True)), mapped_column(UUID(as_uuid=False))
 
 
-class Member(Base):
+class Member(Base):  # rows replaced as a whole, under a surrogate id
     __tablename__ = "member"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    team: Mapped[str] = mapped_column(String(32))
-    person: Mapped[str] = mapped_column(String(32))
+    id = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team, person = mapped_column(String(32)), mapped_column(String(32))
 
 
 def thing_rows(event: Envelope):
