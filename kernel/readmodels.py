@@ -1,17 +1,15 @@
-"""Read models more than one service keeps from other services' events, applied the same way everywhere: a
-service passes its own table (no service reads another's) and the event's payload or rows."""
+"""What grading's and makeup's read models still write by hand, until they declare them for kernel.projections
+(which the other services' read models use): a service passes its own table and the event's payload or rows."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from kernel.roster import enrolment_periods
-
-ASSIGNMENT_KEY = ("teacher", "discipline", "group", "kind", "subgroup")
 
 
 def upsert_newest(session: Session, model: Any, keys: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
@@ -34,17 +32,3 @@ def replace_enrolment(session: Session, model: Any, payload: dict[str, Any]) -> 
     for period in enrolment_periods(payload.get("periods") or []):
         session.add(model(student=student, group=period.group, subgroup=period.subgroup, starts=period.starts,
                           ends=period.ends))
-
-
-def apply_assignment(session: Session, model: Any, payload: dict[str, Any]) -> None:
-    """`assignment.changed`: a teaching-load row added (active) or withdrawn."""
-    key = {k: payload.get(k) for k in ASSIGNMENT_KEY}
-    query = select(model).filter_by(**{k: v for k, v in key.items() if v is not None})
-    if key["subgroup"] is None:
-        query = query.where(model.subgroup.is_(None))
-    row = session.scalars(query).first()
-    active = payload.get("active", True)
-    if active and row is None:
-        session.add(model(**key))
-    elif not active and row is not None:
-        session.delete(row)

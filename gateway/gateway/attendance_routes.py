@@ -22,6 +22,7 @@ from gateway import checkin, windows
 from gateway.auth import OFFICE
 from gateway.http import http, limit_of, route
 from gateway.models import ClosedYear, Principal, Session, StatementLock, Substitution
+from gateway.projections import PROJECTIONS
 from gateway.schemas import (
     CheckinAnswerSchema,
     CheckinCodeSchema,
@@ -46,6 +47,7 @@ from kernel.errors import Conflict, Forbidden, Locked, NotFound, ValidationFaile
 from kernel.events import Envelope
 from kernel.policy import CHECKIN as CHECKIN_ROLE
 from kernel.policy import load_preset
+from kernel.projections import apply
 from kernel.roster import Period
 
 # how long the check-in's view of a session or of the archived years may lag the events (attendance re-checks)
@@ -357,13 +359,4 @@ class AttendanceRoutes:
     # -- the session read model, from attendance's events -----------------------------------------------
     @handles("attendance", "session.scheduled")
     def on_session_scheduled(self, event: Envelope) -> None:
-        p = event.payload
-        values = {"term": p["term"], "discipline": p["discipline"], "group": p["group"],
-                  "subgroup": p.get("subgroup"), "kind": p["kind"], "teacher": p["teacher"],
-                  "starts_at": datetime.fromisoformat(p["starts_at"]), "minutes": p["minutes"]}
-        row = self.db.session.get(Session, p["id"])
-        if row is None:
-            self.db.session.add(Session(id=p["id"], **values))
-        else:
-            for k, v in values.items():
-                setattr(row, k, v)
+        apply(self.db, PROJECTIONS, event)

@@ -4,7 +4,7 @@ writes whoever asks); here: who may ask, and the institution's windows."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import select
@@ -13,7 +13,8 @@ from werkzeug.wrappers import Request
 from gateway import windows
 from gateway.auth import OFFICE
 from gateway.http import PDF, XLSX, limit_of, route
-from gateway.models import Assignment, ClosedYear, Principal, Session, StatementLock
+from gateway.models import Assignment, Principal, Session
+from gateway.projections import PROJECTIONS
 from gateway.schemas import (
     AssessmentListSchema,
     AssessmentSchema,
@@ -34,6 +35,7 @@ from kernel.consumer import handles
 from kernel.errors import Forbidden, NotFound, ValidationFailed
 from kernel.events import Envelope
 from kernel.policy import load_preset
+from kernel.projections import apply
 
 APPROVERS = ("department_head", "directorate", *OFFICE)  # the late-correction chain (RULES.md §5)
 GROUP_PARAMS = {"group": "group code", "discipline": "discipline code"}
@@ -259,27 +261,15 @@ class GradingRoutes:
     def close_year(self, request: Request, caller: Any, body: None, year: str) -> Any:
         return self.grading.call("close_year", year, caller.code)
 
-    # -- statement locks, from grading's events -----------------------------------------------------------
+    # -- statement locks and archived years, from grading's events (gateway/projections.py) ----------------
     @handles("grading", "statement.posted")
     def on_statement_posted(self, event: Envelope) -> None:
-        self._lock(event.payload)
+        apply(self.db, PROJECTIONS, event)
 
     @handles("grading", "statement.closed")
     def on_statement_closed(self, event: Envelope) -> None:
-        self._lock(event.payload)
+        apply(self.db, PROJECTIONS, event)
 
     @handles("grading", "year.closed")
     def on_year_closed(self, event: Envelope) -> None:
-        p = event.payload
-        if self.db.session.get(ClosedYear, p["year"]) is None:
-            self.db.session.add(ClosedYear(year=p["year"], starts=date.fromisoformat(p["starts"]),
-                                           ends=date.fromisoformat(p["ends"])))
-
-    def _lock(self, p: dict[str, Any]) -> None:
-        covers = datetime.fromisoformat(p["covers_until"]) if p.get("covers_until") else None
-        row = self.db.session.get(StatementLock, p["id"])
-        if row is None:
-            self.db.session.add(StatementLock(statement=p["id"], group=p["group"], discipline=p["discipline"],
-                                              kind=p["kind"], state=p["state"], covers_until=covers))
-        elif p["state"] == "closed" or row.state != "closed":
-            row.state, row.covers_until = p["state"], covers
+        apply(self.db, PROJECTIONS, event)

@@ -3,7 +3,6 @@ The makeup service owns the workflows and their deadlines; here: who may ask."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -11,6 +10,7 @@ from werkzeug.wrappers import Request
 
 from gateway.http import limit_of, route
 from gateway.models import CommissionMember, Principal
+from gateway.projections import PROJECTIONS
 from gateway.schemas import (
     AppealDecisionSchema,
     AppealListSchema,
@@ -32,6 +32,7 @@ from gateway.schemas import (
 from kernel.consumer import handles
 from kernel.errors import Forbidden, NotFound, ValidationFailed
 from kernel.events import Envelope
+from kernel.projections import apply
 
 
 class MakeupRoutes:
@@ -200,9 +201,4 @@ class MakeupRoutes:
 
     @handles("makeup", "commission.created")
     def on_commission_created(self, event: Envelope) -> None:
-        p = event.payload
-        for member in p["members"]:
-            if self.db.session.get(CommissionMember, (p["id"], member)) is None:
-                self.db.session.add(CommissionMember(commission=p["id"], member=member,
-                                                     starts=date.fromisoformat(p["from"]),
-                                                     ends=date.fromisoformat(p["to"])))
+        apply(self.db, PROJECTIONS, event)

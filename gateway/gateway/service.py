@@ -20,8 +20,9 @@ from gateway.attendance_routes import AttendanceRoutes
 from gateway.grading_routes import GradingRoutes
 from gateway.http import http, json_response, limit_of, openapi, problem, route
 from gateway.makeup_routes import MakeupRoutes
-from gateway.models import ApiToken, Assignment, LoginFailure, OrgUnit, Principal, RefreshToken, Substitution
+from gateway.models import ApiToken, Assignment, LoginFailure, OrgUnit, Principal, RefreshToken
 from gateway.portal_routes import PortalRoutes
+from gateway.projections import PROJECTIONS
 from gateway.reports_routes import ReportsRoutes
 from gateway.schemas import (
     AuditListSchema,
@@ -52,7 +53,7 @@ from kernel.events import Envelope
 from kernel.metrics import DomainGauge, Metrics
 from kernel.paging import decode_cursor, encode_cursor
 from kernel.policy import load_preset
-from kernel.readmodels import apply_assignment
+from kernel.projections import apply
 from kernel.rpc import ServiceRpc
 from kernel.validation import invalid
 
@@ -450,43 +451,20 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
     def not_found(self, request: Request, anything: str) -> Response:
         return problem(NotFound(f"no route {request.method} /{anything}"))
 
-    # -- the access read model, from identity's events ------------------------------------------------
+    # -- the access read model, from identity's events (gateway/projections.py) ------------------------
     @handles("identity", "person.changed")
     def on_person_changed(self, event: Envelope) -> None:
-        p = event.payload
-        s = self.db.session
-        row = s.get(Principal, p["code"], with_for_update=True)
-        if row is not None and row.revision >= p["revision"]:
-            return  # an older state arriving late
-        values = {"login": p["login"], "kind": p["kind"], "full_name": p["full_name"],
-                  "department": p.get("department"), "group": p.get("group"), "subgroup": p.get("subgroup"),
-                  "roles": p["roles"], "children": p.get("children", []), "active": p["active"],
-                  "revision": p["revision"]}
-        if row is None:
-            s.add(Principal(code=p["code"], **values))
-        else:
-            for k, v in values.items():
-                setattr(row, k, v)
-        self.callers.forget(p["code"])  # this process sees the change at once; other replicas within CALLER_TTL_S
+        apply(self.db, PROJECTIONS, event)
+        self.callers.forget(event.payload["code"])  # seen here at once; other replicas within CALLER_TTL_S
 
     @handles("identity", "org.changed")
     def on_org_changed(self, event: Envelope) -> None:
-        p = event.payload
-        s = self.db.session
-        row = s.get(OrgUnit, p["code"])
-        if row is None:
-            s.add(OrgUnit(code=p["code"], kind=p["kind"], name=p.get("name") or p["code"], parent=p.get("parent")))
-        else:
-            row.kind, row.name, row.parent = p["kind"], p.get("name") or p["code"], p.get("parent")
+        apply(self.db, PROJECTIONS, event)
 
     @handles("identity", "assignment.changed")
     def on_assignment_changed(self, event: Envelope) -> None:
-        apply_assignment(self.db.session, Assignment, event.payload)
+        apply(self.db, PROJECTIONS, event)
 
     @handles("identity", "substitution.created")
     def on_substitution_created(self, event: Envelope) -> None:
-        p = event.payload
-        if self.db.session.get(Substitution, p["id"]) is None:
-            self.db.session.add(Substitution(id=p["id"], teacher=p["teacher"], substitute=p["substitute"],
-                                             starts=p["from"], ends=p["to"], discipline=p.get("discipline"),
-                                             group=p.get("group")))
+        apply(self.db, PROJECTIONS, event)

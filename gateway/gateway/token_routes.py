@@ -23,13 +23,15 @@ from werkzeug.wrappers import Request
 
 from gateway import auth
 from gateway.http import limit_of, route
-from gateway.models import ApiToken, ApiTokenUse
+from gateway.models import ApiTokenUse
+from gateway.projections import TOKENS, token_changes
 from identity.schemas import TokenCreatedSchema, TokenListSchema, TokenRequestSchema, TokenSchema
 from kernel import clock
 from kernel.config import settings
 from kernel.consumer import handles
 from kernel.db import Database
 from kernel.events import Envelope
+from kernel.projections import apply, write
 from kernel.wire import iso, policy
 
 log = logging.getLogger("gateway.tokens")
@@ -91,16 +93,9 @@ class TokenUses(DependencyProvider):
 
 
 def apply_token(session: Session, state: dict[str, Any]) -> None:
-    """Upsert a token's state (`token.changed`, or identity's answer to the route that changed it): a newer
-    revision wins, in one statement, so the event and the route's own write can race harmlessly."""
-    values = {"id": state["id"], "token_hash": state["token_hash"], "name": state["name"],
-              "faculty": state["faculty"], "scopes": list(state["scopes"]),
-              "expires_at": datetime.fromisoformat(state["expires"]) if state.get("expires") else None,
-              "active": state["active"], "revision": state["revision"]}
-    stmt = insert(ApiToken).values(**values)
-    session.execute(stmt.on_conflict_do_update(
-        index_elements=["id"], set_={k: stmt.excluded[k] for k in values if k != "id"},
-        where=ApiToken.revision < stmt.excluded.revision))
+    """A token's state (`token.changed`, or identity's answer to the route that changed it): a newer revision
+    wins, in one statement, so the event and the route's own write can race harmlessly."""
+    write(session, TOKENS, None, token_changes(state))
 
 
 class TokenRoutes:
@@ -153,4 +148,4 @@ class TokenRoutes:
     # -- the token read model, from identity's events ---------------------------------------------------
     @handles("identity", "token.changed")
     def on_token_changed(self, event: Envelope) -> None:
-        apply_token(self.db.session, event.payload)
+        apply(self.db, [TOKENS], event)

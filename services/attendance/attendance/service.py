@@ -5,18 +5,17 @@ the unit of work), one commit, the answer. The event consumers below keep this s
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 from nameko.rpc import rpc
 
 from attendance import domain, handlers
-from attendance.models import Assignment, ClosedYear, Discipline, Enrolment, GroupUnit
+from attendance.projections import PROJECTIONS
 from kernel.consumer import handles
 from kernel.db import Database
 from kernel.events import Envelope
 from kernel.policy import MAKEUP
-from kernel.readmodels import apply_assignment, replace_enrolment
+from kernel.projections import apply
 from kernel.service import ServiceBase
 from kernel.wire import policy
 
@@ -97,38 +96,22 @@ class AttendanceService(ServiceBase):
         """The student's enrolment today (local date), with the group's department."""
         return handlers.student_faculty_group(self.db, policy(), student)
 
-    # -- read models, from identity's events ----------------------------------------------------------------
+    # -- read models, from identity's events (attendance/projections.py) -------------------------------------
     @handles("identity", "org.changed")
     def on_org_changed(self, event: Envelope) -> None:
-        p = event.payload
-        if p.get("kind") != "group":
-            return
-        tx = self.db.tx
-        row = tx.get(GroupUnit, p["code"])
-        subgroups = list(p.get("subgroups") or [])
-        if row is None:
-            tx.add(GroupUnit(code=p["code"], department=p.get("parent"), subgroups=subgroups))
-        else:
-            row.department, row.subgroups = p.get("parent"), subgroups
+        apply(self.db, PROJECTIONS, event)
 
     @handles("identity", "enrolment.changed")
     def on_enrolment_changed(self, event: Envelope) -> None:
-        """The payload carries the student's whole enrolment history: replace it."""
-        replace_enrolment(self.db.tx, Enrolment, event.payload)
+        apply(self.db, PROJECTIONS, event)
 
     @handles("identity", "discipline.changed")
     def on_discipline_changed(self, event: Envelope) -> None:
-        p = event.payload
-        tx = self.db.tx
-        row = tx.get(Discipline, p["code"])
-        if row is None:
-            tx.add(Discipline(code=p["code"], name=p.get("name") or p["code"], control=p.get("control") or "exam"))
-        else:
-            row.name, row.control = p.get("name") or p["code"], p.get("control") or row.control
+        apply(self.db, PROJECTIONS, event)
 
     @handles("identity", "assignment.changed")
     def on_assignment_changed(self, event: Envelope) -> None:
-        apply_assignment(self.db.tx, Assignment, event.payload)
+        apply(self.db, PROJECTIONS, event)
 
     # -- grading's events: executed corrections, the archived year ---------------------------------------------
     @handles("grading", "correction.executed")
@@ -149,13 +132,7 @@ class AttendanceService(ServiceBase):
 
     @handles("grading", "year.closed")
     def on_year_closed(self, event: Envelope) -> None:
-        p = event.payload
-        tx = self.db.tx
-        if tx.get(ClosedYear, p["year"]) is None:
-            closed_at = p.get("closed_at") or event.occurred_at
-            tx.add(ClosedYear(year=p["year"], starts=date.fromisoformat(p["starts"]),
-                              ends=date.fromisoformat(p["ends"]), closed_by=p.get("actor") or event.actor,
-                              closed_at=datetime.fromisoformat(closed_at) if closed_at else None))
+        apply(self.db, PROJECTIONS, event)
 
     @handles("makeup", "makeup.completed")
     def on_makeup_completed(self, event: Envelope) -> None:

@@ -1,21 +1,27 @@
-"""The read models of reports, applied from other services' events (never their tables, ARCHITECTURE.md).
+"""The read models of reports, applied from other services' events (never their tables, ARCHITECTURE.md),
+declared for kernel.projections (PROJECTIONS, at the end): the `@handles` entrypoints of service.py apply them, and
+so do the rebuilds (reports/rebuild.py, `python -m kernel.projections rebuild reports`).
 
-Each function applies one kind of event in the consumer's unit of work (`uow.tx`, the SQLAlchemy Session); the
-`@handles` entrypoints of service.py call them, and so does the replay of reports/rebuild.py. Every upsert keeps
-the newest value by the event's time (or the person's revision), so the tables come out the same in any order of
-events (domain.py: `newer`, `merge_*`); what each event sets is decided in domain.py, here it is written.
+Org units, people, disciplines and statements are rows the kit writes, newest by the event's time (a person by its
+revision). Sessions with their marks, tallies and rollups, grades with their assessments, and a student's cases
+write themselves (`Direct`, in the consumer's unit of work: `uow.tx`, the SQLAlchemy Session): a counter moves with
+the row it counts, a case merges field by field. Every one keeps the newest value by the event's time, so the
+tables come out the same in any order of events (domain.py: `newer`, `merge_*`); what each event sets is decided
+in domain.py, here it is written.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from kernel.events import Envelope
+from kernel.projections import Change, Direct, Projection, Put
 from reports import domain
 from reports.models import (
     Assessment,
@@ -44,26 +50,16 @@ def occurred(event: Envelope) -> datetime:
 # -- identity ------------------------------------------------------------------------------------------------
 
 
-def org_changed(uow: UnitOfWork, event: Envelope) -> None:
-    stmt = insert(OrgUnit).values(**domain.org_values(event.payload, occurred(event)))
-    uow.tx.execute(stmt.on_conflict_do_update(
-        index_elements=["code"], set_={k: stmt.excluded[k] for k in ("kind", "name", "parent", "at")},
-        where=or_(OrgUnit.at.is_(None), OrgUnit.at <= stmt.excluded.at)))
+def org_changes(event: Envelope) -> list[Change]:
+    return [Put(domain.org_values(event.payload, occurred(event)))]
 
 
-def person_changed(uow: UnitOfWork, event: Envelope) -> None:
-    stmt = insert(Person).values(**domain.person_values(event.payload))
-    uow.tx.execute(stmt.on_conflict_do_update(
-        index_elements=["code"],
-        set_={k: stmt.excluded[k] for k in ("kind", "full_name", "department", "group", "revision", "children")},
-        where=Person.revision <= stmt.excluded.revision))  # an older state arriving late changes nothing
+def person_changes(event: Envelope) -> list[Change]:
+    return [Put(domain.person_values(event.payload))]
 
 
-def discipline_changed(uow: UnitOfWork, event: Envelope) -> None:
-    stmt = insert(Discipline).values(**domain.discipline_values(event.payload, occurred(event)))
-    uow.tx.execute(stmt.on_conflict_do_update(
-        index_elements=["code"], set_={k: stmt.excluded[k] for k in ("name", "control", "at")},
-        where=or_(Discipline.at.is_(None), Discipline.at <= stmt.excluded.at)))
+def discipline_changes(event: Envelope) -> list[Change]:
+    return [Put(domain.discipline_values(event.payload, occurred(event)))]
 
 
 # -- attendance ----------------------------------------------------------------------------------------------
@@ -164,8 +160,9 @@ def topic_recorded(uow: UnitOfWork, event: Envelope) -> None:
                            work_kind=p.get("work_kind"), topic_at=at))
 
 
-def case(uow: UnitOfWork, kind: str, event: Envelope, state: str | None = None) -> None:
-    """A student's excuse, make-up, dispute or appeal: the payload merged into what is stored (newer wins)."""
+def case(kind: str, state: str | None, uow: UnitOfWork, event: Envelope) -> None:
+    """A student's excuse, make-up, dispute or appeal: the payload merged into what is stored (newer wins);
+    `state` when the event sets it (completed, decided)."""
     p = event.payload
     at = occurred(event)
     tx = uow.tx
@@ -183,13 +180,9 @@ def case(uow: UnitOfWork, kind: str, event: Envelope, state: str | None = None) 
 # -- grading -------------------------------------------------------------------------------------------------
 
 
-def statement_changed(uow: UnitOfWork, event: Envelope) -> None:
+def statement_changes(event: Envelope) -> list[Change]:
     """statement.created, .posted, .closed: the statement's state, newest by the event's time."""
-    stmt = insert(Statement).values(**domain.statement_values(event.payload, occurred(event)))
-    uow.tx.execute(stmt.on_conflict_do_update(
-        index_elements=["id"],
-        set_={k: stmt.excluded[k] for k in ("group", "discipline", "kind", "state", "covers_until", "at")},
-        where=Statement.at <= stmt.excluded.at))
+    return [Put(domain.statement_values(event.payload, occurred(event)))]
 
 
 def upsert_assessment(uow: UnitOfWork, p: dict[str, Any], assessment_id: Any, full: bool) -> None:
@@ -228,3 +221,40 @@ def grade_recorded(uow: UnitOfWork, event: Envelope) -> None:
         else:
             for k, v in asdict(after).items():
                 setattr(row, k, v)
+
+
+# -- the projections -----------------------------------------------------------------------------------------
+
+
+def cases(kind: str, *types: str, source: str = "makeup", final: dict[str, str] | None = None) -> dict[Any, Direct]:
+    """The events of one kind of case; `final` names those that set its state (completed, decided)."""
+    return {(source, t): Direct(partial(case, kind, (final or {}).get(t))) for t in types}
+
+
+PROJECTIONS = [
+    Projection("reports.org_units", OrgUnit, ("code",), {("identity", "org.changed"): org_changes}, at="at"),
+    Projection("reports.people", Person, ("code",), {("identity", "person.changed"): person_changes},
+               order_by=("revision",)),
+    Projection("reports.disciplines", Discipline, ("code",),
+               {("identity", "discipline.changed"): discipline_changes}, at="at"),
+    Projection("reports.sessions", Session, ("id",), {
+        ("attendance", "session.scheduled"): Direct(session_scheduled),
+        ("attendance", "marks.recorded"): Direct(marks_recorded),
+        ("attendance", "topic.recorded"): Direct(topic_recorded),
+    }, tables=(Session, Mark, Tally, TallyRollup, MarkedRollup)),
+    Projection("reports.statements", Statement, ("id",), {
+        ("grading", t): statement_changes for t in ("statement.created", "statement.posted", "statement.closed")},
+        at="at"),
+    Projection("reports.grades", Assessment, ("id",), {
+        ("grading", "assessment.created"): Direct(assessment_created),
+        ("grading", "grade.recorded"): Direct(grade_recorded),
+    }, tables=(Assessment, Grade)),
+    Projection("reports.cases", Case, ("kind", "id"), {
+        **cases("excuse", "excuse.filed", "excuse.decided", source="attendance"),
+        **cases("makeup", "makeup.requested", "makeup.assigned", "makeup.extension_step", "makeup.extended",
+                "makeup.completed", final={"makeup.completed": "completed"}),
+        **cases("dispute", "dispute.opened", "dispute.resolved", "dispute.escalated"),
+        **cases("appeal", "appeal.filed", "appeal.decided", "appeal.closed",
+                final={"appeal.decided": "decided", "appeal.closed": "decided"}),
+    }),
+]

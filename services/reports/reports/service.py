@@ -1,6 +1,6 @@
 """The reports service's nameko entrypoints, thin: idempotent consumers that keep the read models (never another
-service's tables, ARCHITECTURE.md; applied by projections.py), the RPCs that answer reports and render documents
-from them (handlers.py), and the timer of the scheduled reports (jobs.py)."""
+service's tables, ARCHITECTURE.md; declared in projections.py, applied by kernel.projections), the RPCs that answer
+reports and render documents from them (handlers.py), and the timer of the scheduled reports (jobs.py)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ from kernel.db import Database
 from kernel.events import Envelope
 from kernel.metrics import DomainGauge
 from kernel.policy import Policy, load_preset
+from kernel.projections import apply
 from kernel.service import ServiceBase
-from reports import handlers, jobs, projections
+from reports import handlers, jobs
+from reports.projections import PROJECTIONS
 
 log = logging.getLogger("reports")
 # how often the timer looks for a finished period (seconds of real time; the period itself follows the clock)
@@ -42,102 +44,102 @@ class ReportsService(ServiceBase):
     # same tables in any order of events, so a rebuild can replay while live events arrive (reports/rebuild.py).
     @handles("identity", "org.changed")
     def on_org_changed(self, event: Envelope) -> None:
-        projections.org_changed(self.db, event)
+        apply(self.db, PROJECTIONS, event)
 
     @handles("identity", "person.changed")
     def on_person_changed(self, event: Envelope) -> None:
-        projections.person_changed(self.db, event)
+        apply(self.db, PROJECTIONS, event)
 
     @handles("identity", "discipline.changed")
     def on_discipline_changed(self, event: Envelope) -> None:
-        projections.discipline_changed(self.db, event)
+        apply(self.db, PROJECTIONS, event)
 
     # -- read models: attendance -------------------------------------------------------------------------------
     @handles("attendance", "session.scheduled")
     def on_session_scheduled(self, event: Envelope) -> None:
-        projections.session_scheduled(self.db, event)
+        apply(self.db, PROJECTIONS, event)
 
     @handles("attendance", "marks.recorded")
     def on_marks_recorded(self, event: Envelope) -> None:
-        projections.marks_recorded(self.db, event)
+        apply(self.db, PROJECTIONS, event)
 
     @handles("attendance", "topic.recorded")
     def on_topic_recorded(self, event: Envelope) -> None:
-        projections.topic_recorded(self.db, event)
+        apply(self.db, PROJECTIONS, event)
 
     @handles("attendance", "excuse.filed")
     def on_excuse_filed(self, event: Envelope) -> None:
-        projections.case(self.db, "excuse", event)
+        apply(self.db, PROJECTIONS, event)
 
     @handles("attendance", "excuse.decided")
     def on_excuse_decided(self, event: Envelope) -> None:
-        projections.case(self.db, "excuse", event)
+        apply(self.db, PROJECTIONS, event)
 
     # -- read models: grading ----------------------------------------------------------------------------------
     @handles("grading", "statement.created")
     def on_statement_created(self, event: Envelope) -> None:
-        projections.statement_changed(self.db, event)
+        apply(self.db, PROJECTIONS, event)
 
     @handles("grading", "statement.posted")
     def on_statement_posted(self, event: Envelope) -> None:
-        projections.statement_changed(self.db, event)
+        apply(self.db, PROJECTIONS, event)
 
     @handles("grading", "statement.closed")
     def on_statement_closed(self, event: Envelope) -> None:
-        projections.statement_changed(self.db, event)
+        apply(self.db, PROJECTIONS, event)
 
     @handles("grading", "assessment.created")
     def on_assessment_created(self, event: Envelope) -> None:
-        projections.assessment_created(self.db, event)
+        apply(self.db, PROJECTIONS, event)
 
     @handles("grading", "grade.recorded")
     def on_grade_recorded(self, event: Envelope) -> None:
-        projections.grade_recorded(self.db, event)
+        apply(self.db, PROJECTIONS, event)
 
     # -- read models: makeup -----------------------------------------------------------------------------------
     @handles("makeup", "makeup.requested")
     def on_makeup_requested(self, event: Envelope) -> None:
-        projections.case(self.db, "makeup", event)
+        apply(self.db, PROJECTIONS, event)
 
     @handles("makeup", "makeup.assigned")
     def on_makeup_assigned(self, event: Envelope) -> None:
-        projections.case(self.db, "makeup", event)
+        apply(self.db, PROJECTIONS, event)
 
     @handles("makeup", "makeup.extension_step")
     def on_makeup_extension_step(self, event: Envelope) -> None:
-        projections.case(self.db, "makeup", event)
+        apply(self.db, PROJECTIONS, event)
 
     @handles("makeup", "makeup.extended")
     def on_makeup_extended(self, event: Envelope) -> None:
-        projections.case(self.db, "makeup", event)
+        apply(self.db, PROJECTIONS, event)
 
     @handles("makeup", "makeup.completed")
     def on_makeup_completed(self, event: Envelope) -> None:
-        projections.case(self.db, "makeup", event, state="completed")
+        apply(self.db, PROJECTIONS, event)
 
     @handles("makeup", "dispute.opened")
     def on_dispute_opened(self, event: Envelope) -> None:
-        projections.case(self.db, "dispute", event)
+        apply(self.db, PROJECTIONS, event)
 
     @handles("makeup", "dispute.resolved")
     def on_dispute_resolved(self, event: Envelope) -> None:
-        projections.case(self.db, "dispute", event)
+        apply(self.db, PROJECTIONS, event)
 
     @handles("makeup", "dispute.escalated")
     def on_dispute_escalated(self, event: Envelope) -> None:
-        projections.case(self.db, "dispute", event)
+        apply(self.db, PROJECTIONS, event)
 
     @handles("makeup", "appeal.filed")
     def on_appeal_filed(self, event: Envelope) -> None:
-        projections.case(self.db, "appeal", event)
+        apply(self.db, PROJECTIONS, event)
 
     @handles("makeup", "appeal.decided")
     def on_appeal_decided(self, event: Envelope) -> None:
-        projections.case(self.db, "appeal", event, state="decided")
+        apply(self.db, PROJECTIONS, event)
 
     @handles("makeup", "appeal.closed")
     def on_appeal_closed(self, event: Envelope) -> None:
-        projections.case(self.db, "appeal", event, state="decided")
+        apply(self.db, PROJECTIONS, event)
 
     # -- reports (read-only: nothing to commit) ----------------------------------------------------------------
     @rpc
