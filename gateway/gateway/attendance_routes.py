@@ -7,7 +7,6 @@ import io
 import json
 import uuid
 from datetime import UTC, date, datetime
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -18,7 +17,7 @@ from werkzeug.wrappers import Request, Response
 from attendance import domain as attendance_rules
 from attendance.domain import PRESENT, CheckinRequest
 from attendance.schemas import TimetableSchema
-from gateway import checkin, windows
+from gateway import checkin, web_routes, windows
 from gateway.auth import OFFICE
 from gateway.http import http, limit_of, route
 from gateway.models import ClosedYear, Principal, Session, StatementLock, Substitution
@@ -52,7 +51,7 @@ from kernel.roster import Period
 
 # how long the check-in's view of a session or of the archived years may lag the events (attendance re-checks)
 CHECKIN_FACTS_TTL_S = 30.0
-PAGE = (Path(__file__).parent / "pages" / "checkin.html").read_text(encoding="utf-8")
+PAGE = web_routes.FILES["checkin.html"][0]  # assembled in its frame like every page
 SESSION_PARAMS = {"group": "group code", "discipline": "discipline code", "teacher": "teacher code",
                   "from": "first date", "to": "last date", "student": "a student (parents: which child)",
                   "limit": "at most 500", "cursor": "from next_cursor"}
