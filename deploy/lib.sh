@@ -175,18 +175,18 @@ require_module() {
   esac
 }
 
-# run_provision required|optional: `python -m kernel.provision` (database, roles, schemas, migrations, queues).
+# run_provision required|optional: `python -m deploy.ops.provision` (database, roles, schemas, migrations, queues).
 run_provision() {
   local rc=0
-  module_exists kernel.provision || rc=$?
+  module_exists deploy.ops.provision || rc=$?
   if ((rc == 1)) && [[ $1 == optional ]]; then
-    step "provisioning: skipped (kernel.provision is not written yet)"
+    step "provisioning: skipped (deploy.ops.provision is not written yet)"
     return 0
   fi
-  ((rc == 0)) || require_module kernel.provision "it creates the database, roles, schemas and queues"
-  step "provisioning database $EJOURNAL_DB_NAME and vhost $EJOURNAL_AMQP_VHOST (python -m kernel.provision)"
-  (cd "$EJOURNAL_HOME" && timeout "${EJOURNAL_PROVISION_TIMEOUT:-600}" python -m kernel.provision) ||
-    die "python -m kernel.provision failed"
+  ((rc == 0)) || require_module deploy.ops.provision "it creates the database, roles, schemas and queues"
+  step "provisioning database $EJOURNAL_DB_NAME and vhost $EJOURNAL_AMQP_VHOST (python -m deploy.ops.provision)"
+  (cd "$EJOURNAL_HOME" && timeout "${EJOURNAL_PROVISION_TIMEOUT:-600}" python -m deploy.ops.provision) ||
+    die "python -m deploy.ops.provision failed"
 }
 
 # ----------------------------------------------------------------------------------------------- PostgreSQL

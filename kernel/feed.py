@@ -144,7 +144,7 @@ class Feed(BrokerLoop):
 
 
 def declare(channel: Any, arguments: dict[str, Any] | None = None) -> None:
-    """The public exchange, the feed's queue and its bindings (kernel.provision declares them too, so events wait
+    """The public exchange, the feed's queue and its bindings (deploy.ops.provision declares them too, so events wait
     for a bridge that has never run)."""
     channel.exchange_declare(PUBLIC_EXCHANGE, exchange_type="topic", durable=True)
     # one replica consumes at a time, another takes over when it is gone: the public order stays the internal one

@@ -1,33 +1,11 @@
-"""Alembic, once for every service: each service keeps its migrations in `<package>/migrations/`,
-with the version table inside its own schema. A service's env.py is two lines calling `run_env`."""
+"""What a service's migrations call: each service keeps its migrations in `<package>/migrations/`, with the version
+table inside its own schema; its env.py is two lines calling `run_env`, and its revisions use the helpers below.
+Running them for every service is deploy/ops/migrate.py's job: the kernel does not know its services."""
 
 from __future__ import annotations
 
-import importlib
-import os
-
-from alembic import command, context
-from alembic.config import Config
+from alembic import context
 from sqlalchemy import create_engine, pool, text
-
-from kernel.config import settings
-
-
-def migrations_dir(service: str) -> str:
-    package = importlib.import_module(service)
-    return os.path.join(os.path.dirname(package.__file__ or ""), "migrations")
-
-
-def alembic_config(service: str, url: str | None = None) -> Config:
-    cfg = Config()
-    cfg.set_main_option("script_location", migrations_dir(service))
-    cfg.set_main_option("sqlalchemy.url", (url or settings().admin_url()).replace("%", "%%"))
-    cfg.attributes["service"] = service
-    return cfg
-
-
-def upgrade(service: str, url: str | None = None) -> None:
-    command.upgrade(alembic_config(service, url), "head")
 
 
 def run_env(service: str) -> None:

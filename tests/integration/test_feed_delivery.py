@@ -14,7 +14,7 @@ import uuid
 import pika
 import pytest
 
-from kernel import provision
+from deploy.ops import provision
 from kernel.config import settings
 from kernel.consumer import DEAD_LETTER_QUEUE
 from kernel.events import exchange_name
@@ -36,7 +36,7 @@ def rabbitmqctl(*args: str) -> str:
 
 @pytest.fixture
 def vhost(monkeypatch):
-    """A fresh vhost, provisioned as `kernel.provision` does it (the feed's queue and bindings included)."""
+    """A fresh vhost, provisioned as `deploy.ops.provision` does it (the feed's queue and bindings included)."""
     name = f"{settings().db_name}_feed"
     if name in rabbitmqctl("list_vhosts", "name").split():
         rabbitmqctl("delete_vhost", name)

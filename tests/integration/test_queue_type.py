@@ -1,4 +1,4 @@
-"""EJOURNAL_QUEUE_TYPE (kernel.provision): one machine declares classic queues exactly as before; a cluster's
+"""EJOURNAL_QUEUE_TYPE (deploy.ops.provision): one machine declares classic queues exactly as before; a cluster's
 quorum setting declares quorum queues, and is refused where the broker would make the services' own declarations
 another type. Each case provisions a vhost of its own on the real RabbitMQ."""
 
@@ -11,7 +11,7 @@ import subprocess
 import pika
 import pytest
 
-from kernel import provision
+from deploy.ops import provision
 from kernel.commands import COMMAND_QUEUES
 from kernel.config import settings
 from kernel.feed import FEED_QUEUE

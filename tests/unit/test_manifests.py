@@ -271,7 +271,7 @@ def test_postgresql_has_a_primary_and_a_streaming_replica_cloned_from_it():
 
 def test_the_provision_job_provisions_then_bootstraps():
     job = of_kind("Job")["provision"]["spec"]["template"]["spec"]
-    assert job["initContainers"][0]["command"] == ["python", "-m", "kernel.provision"]
+    assert job["initContainers"][0]["command"] == ["python", "-m", "deploy.ops.provision"]
     assert job["containers"][0]["command"][:3] == ["python", "-m", "identity.bootstrap"]
     assert job["restartPolicy"] == "OnFailure"
 
@@ -282,7 +282,7 @@ def test_compose_runs_every_process_with_its_command_after_provisioning():
         assert services[name]["command"] == shlex.split(command), name
         assert services[name]["depends_on"]["provision"]["condition"] == "service_completed_successfully"
         assert "healthcheck" in services[name], name
-    assert "kernel.provision" in " ".join(services["provision"]["command"])
+    assert "deploy.ops.provision" in " ".join(services["provision"]["command"])
 
 
 # ------------------------------------------------------------------------------- kernel/probe.py, what it reads

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Runs once, when the primary's data directory is created (the postgres image's /docker-entrypoint-initdb.d):
-# the stack's admin role (what deploy/lib.sh's ensure_postgres creates on one machine; kernel.provision creates the
+# the stack's admin role (what deploy/lib.sh's ensure_postgres creates on one machine; deploy.ops.provision creates the
 # database, schemas and service roles as this role) and, when REPLICATION_PASSWORD is set, the replicator role.
 set -euo pipefail
 : "${EJOURNAL_DB_NAME:?}" "${EJOURNAL_PG_ADMIN_PASSWORD:?}"

@@ -1,6 +1,6 @@
 """Provision the stack's database and broker; safe to run any number of times.
 
-    python -m kernel.provision
+    python -m deploy.ops.provision
 
 Database: one database, a schema per service owned by the admin role, and a login role per
 service that can use only its own schema (plus reading the simulation clock); the audit log is
@@ -26,7 +26,7 @@ import psycopg2
 from pika.exceptions import ChannelClosedByBroker
 from psycopg2 import sql
 
-from kernel import migrate
+from deploy.ops import migrate
 from kernel.clock import CLOCK_DDL
 from kernel.commands import COMMAND_QUEUES, COMMANDS_EXCHANGE
 from kernel.config import SERVICES, settings
@@ -35,7 +35,7 @@ from kernel.events import exchange_name
 from kernel.feed import declare as declare_feed
 from kernel.relay import UNROUTED_QUEUE
 
-log = logging.getLogger("kernel.provision")
+log = logging.getLogger("deploy.ops.provision")
 
 SERVICE_CLASSES = {
     "identity": "identity.service:IdentityService",
