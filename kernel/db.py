@@ -109,15 +109,14 @@ class UnitOfWork:
             self._session = self._factory()
         return self._session
 
-    session = tx  # the old name, while the services move to `tx` (issue 16); removed once none uses it
 
     def execute(self, statement: Any, params: Any = None) -> Any:
-        return self.session.execute(statement, params)
+        return self.tx.execute(statement, params)
 
     def now(self) -> datetime:
         """The time of this unit of work: read once (in simulation mode, from `kernel.clock`), then kept."""
         if self._now is None:
-            self._now = clock.now(self.session)
+            self._now = clock.now(self.tx)
         return self._now
 
     def now_from_offset(self, offset_seconds: float | None) -> datetime:
@@ -149,7 +148,7 @@ class UnitOfWork:
 
     def claim(self, event_id: str, handler: str) -> bool:
         """Record that `handler` processed `event_id`; False when it already had (a redelivery)."""
-        inserted = self.session.execute(
+        inserted = self.tx.execute(
             text(
                 f"INSERT INTO {self.service}.processed_event (event_id, handler) VALUES (:e, :h)"
                 " ON CONFLICT DO NOTHING RETURNING 1"
@@ -163,7 +162,7 @@ class UnitOfWork:
         one round trip inserts both and notifies the relay (PostgreSQL delivers it only on commit)."""
         if not (self._outbox or self._audit):
             return
-        s = self.session
+        s = self.tx
         params: dict[str, Any] = {}
         parts: list[str] = []
         if self._audit:

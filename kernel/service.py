@@ -28,7 +28,7 @@ class ServiceBase:
 
     @rpc
     def audit_verify(self) -> dict[str, Any]:
-        return audit.verify(self.db.session, self.name)
+        return audit.verify(self.db.tx, self.name)
 
     @rpc
     def audit_entries(self, entity: str | None = None, entity_id: str | None = None,
@@ -36,7 +36,7 @@ class ServiceBase:
         """In time order; `after` ([at, service, id] of a merged list's last entry) starts past it."""
         if after is not None:
             after = (datetime.fromisoformat(after[0]), str(after[1]), int(after[2]))
-        rows = audit.entries(self.db.session, self.name, entity=entity, entity_id=entity_id, student=student,
+        rows = audit.entries(self.db.tx, self.name, entity=entity, entity_id=entity_id, student=student,
                              limit=min(int(limit), 501), after=after)
         for row in rows:
             row["at"] = row["at"].isoformat()

@@ -18,9 +18,10 @@ from attendance import domain as attendance_rules
 from attendance.domain import PRESENT, CheckinRequest
 from attendance.schemas import TimetableSchema
 from gateway import checkin, web_routes, windows
+from gateway.access import Caller
 from gateway.auth import OFFICE
 from gateway.http import http, limit_of, route
-from gateway.models import ClosedYear, Principal, Session, StatementLock, Substitution
+from gateway.models import ClosedYear, Principal, Session, StatementLock
 from gateway.projections import PROJECTIONS
 from gateway.schemas import (
     CheckinAnswerSchema,
@@ -58,7 +59,8 @@ SESSION_PARAMS = {"group": "group code", "discipline": "discipline code", "teach
 
 
 class AttendanceRoutes:
-    """Mixed into GatewayService; relies on its `db`, `attendance`, `faculty_of_group` and access helpers."""
+    """Mixed into GatewayService; relies on its `db`, `attendance`;
+    `self.access` (gateway/access.py) says who sees what."""
 
     send_checkin = CommandSender(CHECKIN)
     recent_checkins = Memo(ttl=3 * 3600)  # (session, student) this process accepted: a repeat scan is answered here
@@ -66,57 +68,16 @@ class AttendanceRoutes:
 
     # -- access -----------------------------------------------------------------------------------
     def session_row(self, session_id: int) -> Session:
-        row = self.db.session.get(Session, session_id)
+        row = self.db.tx.get(Session, session_id)
         if row is None:
             raise NotFound(f"no session {session_id}")
         return row
 
-    def teaching(self, caller: Any, s: Session) -> tuple[bool, str | None]:
-        """(may write, on whose behalf): the session's own teacher, or an active substitute (RULES.md §1)."""
-        if not caller.has("teacher"):
-            return False, None
-        if s.teacher == caller.code:
-            return True, None
-        day = load_preset(settings().preset).local(s.starts_at).date()
-        substitution = self.db.session.scalars(select(Substitution).where(
-            Substitution.substitute == caller.code, Substitution.teacher == s.teacher,
-            Substitution.starts <= day, Substitution.ends >= day,
-            or_(Substitution.discipline.is_(None), Substitution.discipline == s.discipline),
-            or_(Substitution.group.is_(None), Substitution.group == s.group))).first()
-        return (True, s.teacher) if substitution else (False, None)
-
-    def oversees_group(self, caller: Any, group: str) -> bool:
-        if any(caller.has(r) for r in OFFICE) or caller.has("curator", group):
-            return True
-        faculty = self.faculty_of_group(group)
-        department = self.department_of_group(group)
-        return bool((faculty and caller.has("directorate", faculty))
-                    or (department and caller.has("department_head", department)))
-
-    def department_of_group(self, group: str) -> str | None:
-        from gateway.models import OrgUnit
-
-        unit = self.db.session.get(OrgUnit, group)
-        return unit.parent if unit else None
-
-    def visible_student(self, caller: Any, s: Session) -> str | None | bool:
-        """False: not visible; None: the whole session; a code: only that student's row."""
-        if self.teaching(caller, s)[0] or self.oversees_group(caller, s.group):
-            return None
-        if caller.has("student") and caller.group == s.group:
-            return caller.code
-        if caller.has("parent"):
-            for child in caller.children:
-                row = self.db.session.get(Principal, child)
-                if row is not None and row.group == s.group:
-                    return child
-        return False
-
-    def writable_session(self, caller: Any, session_id: int) -> tuple[Session, str | None]:
+    def writable_session(self, caller: Caller, session_id: int) -> tuple[Session, str | None]:
         s = self.session_row(session_id)
-        may, on_behalf_of = self.teaching(caller, s)
+        may, on_behalf_of = self.access.teaching(caller, s)
         if not may:
-            if self.visible_student(caller, s) is False:
+            if self.access.visible_student(caller, s) is False:
                 raise NotFound(f"no session {session_id}")
             raise Forbidden("only the session's teacher or an active substitute writes its journal")
         return s, on_behalf_of
@@ -124,7 +85,7 @@ class AttendanceRoutes:
     def write_window(self, s: Session) -> str:
         policy = load_preset(settings().preset)
         self.refuse_archived(policy.local(s.starts_at).date())
-        locked = self.db.session.scalars(select(StatementLock).where(
+        locked = self.db.tx.scalars(select(StatementLock).where(
             StatementLock.group == s.group, StatementLock.discipline == s.discipline,
             or_(StatementLock.covers_until.is_(None), StatementLock.covers_until >= s.starts_at))).first()
         return windows.attendance_write(policy, s.starts_at, s.first_entry_at, self.db.now(), locked is not None)
@@ -142,7 +103,7 @@ class AttendanceRoutes:
             return "not_started"
 
     def refuse_archived(self, day: date) -> None:
-        year = self.db.session.scalars(select(ClosedYear).where(ClosedYear.starts <= day,
+        year = self.db.tx.scalars(select(ClosedYear).where(ClosedYear.starts <= day,
                                                                 ClosedYear.ends >= day)).first()
         if year is not None:
             raise Locked(f"the academic year {year.year} is archived; only an appeal commission changes it")
@@ -155,7 +116,7 @@ class AttendanceRoutes:
     # -- timetable and sessions ---------------------------------------------------------------------
     @route("POST", "/api/v1/import/timetable", summary="Import a term's timetable (sessions exist only from it)",
            roles=OFFICE, body=TimetableSchema, answer=TimetableResultSchema)
-    def import_timetable(self, request: Request, caller: Any, body: None) -> Any:
+    def import_timetable(self, request: Request, caller: Caller, body: None) -> Any:
         data = json.loads(request.get_data() or b"null")
         if not isinstance(data, dict):
             raise ValidationFailed("the body must be a JSON object", {"_body": ["must be a JSON object"]})
@@ -163,15 +124,15 @@ class AttendanceRoutes:
 
     @route("GET", "/api/v1/sessions", summary="Sessions the caller may see", answer=SessionListSchema,
            params=SESSION_PARAMS)
-    def list_sessions(self, request: Request, caller: Any, body: None) -> Any:
+    def list_sessions(self, request: Request, caller: Caller, body: None) -> Any:
         q = request.args
         limit = limit_of(request)
         args: dict[str, Any] = {"group": q.get("group"), "discipline": q.get("discipline"),
                                 "teacher": q.get("teacher"), "date_from": q.get("from"), "date_to": q.get("to"),
                                 "limit": limit, "cursor": q.get("cursor"), "student": None}
-        if any(caller.has(r) for r in OFFICE):
+        if caller.has_any(OFFICE):
             pass
-        elif args["group"] and self.oversees_group(caller, args["group"]):
+        elif args["group"] and self.access.oversees_group(caller, args["group"]):
             pass
         elif caller.has("teacher"):
             args["teacher"] = caller.code
@@ -188,19 +149,19 @@ class AttendanceRoutes:
 
     @route("GET", "/api/v1/sessions/<int:session_id>", summary="One session with its marks",
            answer=SessionSchema)
-    def get_session(self, request: Request, caller: Any, body: None, session_id: int) -> Any:
+    def get_session(self, request: Request, caller: Caller, body: None, session_id: int) -> Any:
         s = self.session_row(session_id)
-        only = self.visible_student(caller, s)
+        only = self.access.visible_student(caller, s)
         if only is False:
             raise NotFound(f"no session {session_id}")
         view = self.attendance.call("get_session", session_id, only)
-        if only is None and self.teaching(caller, s)[0]:
+        if only is None and self.access.teaching(caller, s)[0]:
             view["window"] = self.window_state(s)
         return view
 
     @route("PUT", "/api/v1/sessions/<int:session_id>/plan", summary="Planned topic (calendar-thematic plan)",
            roles=("teacher",), body=PlanSchema, answer=SessionSchema)
-    def set_plan(self, request: Request, caller: Any, body: dict[str, Any], session_id: int) -> Any:
+    def set_plan(self, request: Request, caller: Caller, body: dict[str, Any], session_id: int) -> Any:
         s, _ = self.writable_session(caller, session_id)
         view = self.attendance.call("set_plan", session_id, body["planned_topic"], caller.code)
         view["window"] = self.window_state(s)  # the answer is the session as the teacher reads it (API.md)
@@ -208,7 +169,7 @@ class AttendanceRoutes:
 
     @route("PUT", "/api/v1/sessions/<int:session_id>/topic", summary="Record the topic and kind of work",
            roles=("teacher",), body=TopicSchema, answer=SessionSchema)
-    def set_topic(self, request: Request, caller: Any, body: dict[str, Any], session_id: int) -> Any:
+    def set_topic(self, request: Request, caller: Caller, body: dict[str, Any], session_id: int) -> Any:
         s, on_behalf_of = self.writable_session(caller, session_id)
         self.write_window(s)
         view = self.attendance.call("set_topic", session_id, body["topic"], body["work_kind"], caller.code,
@@ -218,7 +179,7 @@ class AttendanceRoutes:
 
     @route("PUT", "/api/v1/sessions/<int:session_id>/attendance", summary="Record attendance marks in bulk",
            roles=("teacher",), body=MarksSchema, answer=SessionSchema)
-    def record_marks(self, request: Request, caller: Any, body: dict[str, Any], session_id: int) -> Any:
+    def record_marks(self, request: Request, caller: Caller, body: dict[str, Any], session_id: int) -> Any:
         s, on_behalf_of = self.writable_session(caller, session_id)
         self.write_window(s)
         view = self.attendance.call("record_marks", session_id, body["marks"], caller.code, role="teacher",
@@ -229,14 +190,14 @@ class AttendanceRoutes:
 
     @route("GET", "/api/v1/sessions/<int:session_id>/roster",
            summary="Live roster: marks, check-ins, devices shared by several students", answer=LiveRosterSchema)
-    def live_roster(self, request: Request, caller: Any, body: None, session_id: int) -> Any:
+    def live_roster(self, request: Request, caller: Caller, body: None, session_id: int) -> Any:
         s = self.session_row(session_id)
-        if not (self.teaching(caller, s)[0] or self.oversees_group(caller, s.group)):
+        if not (self.access.teaching(caller, s)[0] or self.access.oversees_group(caller, s.group)):
             raise NotFound(f"no session {session_id}")
         return self.attendance.call("live_roster", session_id)
 
     # -- QR check-in ---------------------------------------------------------------------------------
-    def _code(self, request: Request, caller: Any, session_id: int) -> dict[str, Any]:
+    def _code(self, request: Request, caller: Caller, session_id: int) -> dict[str, Any]:
         s, _ = self.writable_session(caller, session_id)
         self.checkin_facts.put(session_id, self.facts_of(s))  # the scans of this code find the session here
         policy = load_preset(settings().preset)
@@ -250,12 +211,12 @@ class AttendanceRoutes:
 
     @route("POST", "/api/v1/sessions/<int:session_id>/checkin-codes", summary="A fresh short-lived check-in code",
            roles=("teacher",), answer=CheckinCodeSchema)
-    def checkin_code(self, request: Request, caller: Any, body: None, session_id: int) -> Any:
+    def checkin_code(self, request: Request, caller: Caller, body: None, session_id: int) -> Any:
         return self._code(request, caller, session_id)
 
     @route("GET", "/api/v1/sessions/<int:session_id>/checkin-codes/qr.svg", summary="The current code as a QR image",
            roles=("teacher",), answer_media="image/svg+xml")
-    def checkin_qr(self, request: Request, caller: Any, body: None, session_id: int) -> Any:
+    def checkin_qr(self, request: Request, caller: Caller, body: None, session_id: int) -> Any:
         code = self._code(request, caller, session_id)
         out = io.BytesIO()
         segno.make(code["url"], error="m").save(out, kind="svg", scale=8, border=2)
@@ -265,7 +226,7 @@ class AttendanceRoutes:
     @route("POST", "/api/v1/checkin", summary="A student checks in with a scanned code", roles=("student",),
            body=CheckinSchema, answer=CheckinAnswerSchema, authenticate="authenticate_student",
            errors={"410": "token_expired: the scanned code has expired"})
-    def checkin(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
+    def checkin(self, request: Request, caller: Caller, body: dict[str, Any]) -> Any:
         """The burst's hot path (issue 3): no RPC, and no database unless a cache is cold. The caller comes
         from the access token, the code, the roster, the window, the network and the archived years are checked
         here from the token and the read model; the check-in then goes to the attendance service
@@ -281,7 +242,7 @@ class AttendanceRoutes:
         if s is None:
             raise NotFound(f"no session {session_id}")
         closed = self.checkin_facts.get("closed", lambda: [
-            attendance_rules.ClosedYear(y.year, y.starts, y.ends) for y in self.db.session.scalars(select(ClosedYear))])
+            attendance_rules.ClosedYear(y.year, y.starts, y.ends) for y in self.db.tx.scalars(select(ClosedYear))])
         lock = attendance_rules.year_lock(closed, policy.local(s.starts_at).date(), role=CHECKIN_ROLE)
         if lock:
             raise Locked(lock)
@@ -296,7 +257,7 @@ class AttendanceRoutes:
         return {**answer, "already": False}
 
     def session_facts(self, session_id: int) -> Any:
-        row = self.db.session.get(Session, session_id)
+        row = self.db.tx.get(Session, session_id)
         return None if row is None else self.facts_of(row)
 
     @staticmethod
@@ -308,16 +269,10 @@ class AttendanceRoutes:
         return Response(PAGE, mimetype="text/html", headers={"Cache-Control": "no-store"})
 
     # -- excuses -------------------------------------------------------------------------------------
-    def student_faculty(self, student: str) -> str | None:
-        row = self.db.session.get(Principal, student)
-        if row is None or row.kind != "student":
-            raise NotFound(f"no student {student}")
-        return self.faculty_of_group(row.group)
-
     @route("POST", "/api/v1/excuses", summary="File an excuse (student for self, or the directorate)",
            roles=("student", "directorate"), body=ExcuseSchema, status=201, answer=ExcuseViewSchema)
-    def file_excuse(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
-        faculty = self.student_faculty(body["student"])
+    def file_excuse(self, request: Request, caller: Caller, body: dict[str, Any]) -> Any:
+        faculty = self.access.student_faculty(body["student"])
         if caller.has("directorate", faculty):
             role = "directorate"
         elif caller.has("student") and body["student"] == caller.code:
@@ -330,23 +285,23 @@ class AttendanceRoutes:
 
     @route("POST", "/api/v1/excuses/<int:excuse_id>/decision", summary="The directorate decides an excuse",
            roles=("directorate",), body=DecisionSchema, answer=ExcuseViewSchema)
-    def decide_excuse(self, request: Request, caller: Any, body: dict[str, Any], excuse_id: int) -> Any:
+    def decide_excuse(self, request: Request, caller: Caller, body: dict[str, Any], excuse_id: int) -> Any:
         excuse = self.attendance.call("get_excuse", excuse_id)
-        if not caller.has("directorate", self.student_faculty(excuse["student"])):
+        if not caller.has("directorate", self.access.student_faculty(excuse["student"])):
             raise NotFound(f"no excuse {excuse_id}")
         return self.attendance.call("decide_excuse", excuse_id, body["approve"], body["note"], caller.code)
 
     @route("GET", "/api/v1/excuses", summary="Excuses: the directorate's queue, a student's own",
            roles=("student", "directorate", "parent", *OFFICE), params={"state": "pending|approved|rejected"},
            answer=ExcuseListSchema)
-    def list_excuses(self, request: Request, caller: Any, body: None) -> Any:
+    def list_excuses(self, request: Request, caller: Caller, body: None) -> Any:
         students: list[str] | None
-        if any(caller.has(r) for r in OFFICE):
+        if caller.has_any(OFFICE):
             students = None
         elif caller.has("directorate"):
             faculties = {s for r, s in caller.roles if r == "directorate"}
-            rows = self.db.session.scalars(select(Principal).where(Principal.kind == "student"))
-            students = [p.code for p in rows if self.faculty_of_group(p.group) in faculties]
+            rows = self.db.tx.scalars(select(Principal).where(Principal.kind == "student"))
+            students = [p.code for p in rows if self.access.faculty_of_group(p.group) in faculties]
         elif caller.has("student"):
             students = [caller.code]
         else:

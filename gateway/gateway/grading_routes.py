@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import select
 from werkzeug.wrappers import Request
 
 from gateway import windows
+from gateway.access import Caller
 from gateway.auth import OFFICE
 from gateway.http import PDF, XLSX, limit_of, route
-from gateway.models import Assignment, Principal, Session
+from gateway.models import Session
 from gateway.projections import PROJECTIONS
 from gateway.schemas import (
     AssessmentListSchema,
@@ -43,60 +43,38 @@ GROUP_PARAMS = {"group": "group code", "discipline": "discipline code"}
 
 
 class GradingRoutes:
-    """Mixed into GatewayService; relies on its `db`, `grading`, and the access helpers of AttendanceRoutes."""
+    """Mixed into GatewayService; relies on its `db`, `grading`;
+    `self.access` (gateway/access.py) says who sees what."""
 
-    def teaches(self, caller: Any, group: str, discipline: str) -> bool:
-        return caller.has("teacher") and self.db.session.scalars(select(Assignment).where(
-            Assignment.teacher == caller.code, Assignment.group == group,
-            Assignment.discipline == discipline)).first() is not None
-
-    def gradebook_view(self, caller: Any, group: str, discipline: str) -> str | None:
-        """None: the whole group; a code: only that student; NotFound otherwise."""
-        if self.teaches(caller, group, discipline) or self.oversees_group(caller, group):
-            return None
-        if caller.has("student") and caller.group == group:
-            return caller.code
-        for child in caller.children if caller.has("parent") else ():
-            row = self.db.session.get(Principal, child)
-            if row is not None and row.group == group:
-                return child
-        raise NotFound(f"no gradebook for {group} / {discipline}")
-
-    def assessment_for_teacher(self, caller: Any, assessment_id: int) -> dict[str, Any]:
+    def assessment_for_teacher(self, caller: Caller, assessment_id: int) -> dict[str, Any]:
         assessment = self.grading.call("get_assessment", assessment_id)
-        if not self.teaches(caller, assessment["group"], assessment["discipline"]):
-            if self.gradebook_view_or_none(caller, assessment["group"], assessment["discipline"]) is False:
+        if not self.access.teaches(caller, assessment["group"], assessment["discipline"]):
+            if self.access.gradebook_view_or_none(caller, assessment["group"], assessment["discipline"]) is False:
                 raise NotFound(f"no assessment {assessment_id}")
             raise Forbidden("only a teacher of this discipline in this group grades it")
         return assessment
 
-    def gradebook_view_or_none(self, caller: Any, group: str, discipline: str) -> str | None | bool:
-        try:
-            return self.gradebook_view(caller, group, discipline)
-        except NotFound:
-            return False
-
     # -- assessments and grades -----------------------------------------------------------------------
     @route("POST", "/api/v1/assessments", summary="Plan an assessment (current work, module, final)",
            roles=("teacher",), body=AssessmentSchema, status=201, answer=AssessmentViewSchema)
-    def create_assessment(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
-        if not self.teaches(caller, body["group"], body["discipline"]):
+    def create_assessment(self, request: Request, caller: Caller, body: dict[str, Any]) -> Any:
+        if not self.access.teaches(caller, body["group"], body["discipline"]):
             raise NotFound(f"no discipline {body['discipline']} in your load for {body['group']}")
         payload = {**body, "date": body["date"].isoformat()}
         return self.grading.call("create_assessment", payload, caller.code)
 
     @route("GET", "/api/v1/assessments", summary="A group's assessments in a discipline", params=GROUP_PARAMS,
            answer=AssessmentListSchema)
-    def list_assessments(self, request: Request, caller: Any, body: None) -> Any:
+    def list_assessments(self, request: Request, caller: Caller, body: None) -> Any:
         group, discipline = self._group_discipline(request)
-        self.gradebook_view(caller, group, discipline)
+        self.access.gradebook_view(caller, group, discipline)
         return self.grading.call("list_assessments", group, discipline)
 
     @route("GET", "/api/v1/assessments/<int:assessment_id>", summary="One assessment with its grades",
            answer=AssessmentViewSchema)
-    def get_assessment(self, request: Request, caller: Any, body: None, assessment_id: int) -> Any:
+    def get_assessment(self, request: Request, caller: Caller, body: None, assessment_id: int) -> Any:
         assessment = self.grading.call("get_assessment", assessment_id)
-        only = self.gradebook_view_or_none(caller, assessment["group"], assessment["discipline"])
+        only = self.access.gradebook_view_or_none(caller, assessment["group"], assessment["discipline"])
         if only is False:
             raise NotFound(f"no assessment {assessment_id}")
         if only is not None:
@@ -105,7 +83,7 @@ class GradingRoutes:
 
     @route("PUT", "/api/v1/assessments/<int:assessment_id>/grades", summary="Enter grades on the preset's scale",
            roles=("teacher",), body=GradesSchema, answer=AssessmentViewSchema)
-    def record_grades(self, request: Request, caller: Any, body: dict[str, Any], assessment_id: int) -> Any:
+    def record_grades(self, request: Request, caller: Caller, body: dict[str, Any], assessment_id: int) -> Any:
         assessment = self.assessment_for_teacher(caller, assessment_id)
         policy = load_preset(settings().preset)
         day = datetime.combine(datetime.fromisoformat(assessment["date"]).date(), time(0), policy.tz)
@@ -120,9 +98,9 @@ class GradingRoutes:
 
     @route("GET", "/api/v1/gradebook", summary="Per student: grades, attendance, module points, rating, letter",
            params=GROUP_PARAMS, answer=GradebookSchema)
-    def gradebook(self, request: Request, caller: Any, body: None) -> Any:
+    def gradebook(self, request: Request, caller: Caller, body: None) -> Any:
         group, discipline = self._group_discipline(request)
-        only = self.gradebook_view(caller, group, discipline)
+        only = self.access.gradebook_view(caller, group, discipline)
         return self.grading.call("gradebook", group, discipline, only)
 
     @staticmethod
@@ -134,37 +112,37 @@ class GradingRoutes:
         return group, discipline
 
     # -- statements ------------------------------------------------------------------------------------
-    def statement_for(self, caller: Any, statement_id: int) -> dict[str, Any]:
+    def statement_for(self, caller: Caller, statement_id: int) -> dict[str, Any]:
         statement = self.grading.call("get_statement", statement_id)
-        if self.gradebook_view_or_none(caller, statement["group"], statement["discipline"]) is not None:
+        if self.access.gradebook_view_or_none(caller, statement["group"], statement["discipline"]) is not None:
             raise NotFound(f"no statement {statement_id}")
         return statement
 
     @route("POST", "/api/v1/statements", summary="Create a statement from the journal (rows computed)",
            roles=("teacher", "academic_office"), body=StatementRequestSchema, status=201, answer=StatementViewSchema)
-    def create_statement(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
-        if not (caller.has("academic_office") or self.teaches(caller, body["group"], body["discipline"])):
+    def create_statement(self, request: Request, caller: Caller, body: dict[str, Any]) -> Any:
+        if not (caller.has("academic_office") or self.access.teaches(caller, body["group"], body["discipline"])):
             raise NotFound(f"no discipline {body['discipline']} in your load for {body['group']}")
         return self.grading.call("create_statement", body["group"], body["discipline"], body["kind"], caller.code)
 
     @route("POST", "/api/v1/statements/<int:statement_id>/post", summary="Post: the journal data it rests on locks",
            roles=("teacher",), answer=StatementViewSchema)
-    def post_statement(self, request: Request, caller: Any, body: None, statement_id: int) -> Any:
+    def post_statement(self, request: Request, caller: Caller, body: None, statement_id: int) -> Any:
         statement = self.statement_for(caller, statement_id)
-        if not self.teaches(caller, statement["group"], statement["discipline"]):
+        if not self.access.teaches(caller, statement["group"], statement["discipline"]):
             raise Forbidden("the statement is posted by the discipline's teacher")
         return self.grading.call("post_statement", statement_id, caller.code)
 
     @route("POST", "/api/v1/statements/<int:statement_id>/close",
            summary="Close: only an appeal decision changes it afterwards", roles=("academic_office",),
            answer=StatementViewSchema)
-    def close_statement(self, request: Request, caller: Any, body: None, statement_id: int) -> Any:
+    def close_statement(self, request: Request, caller: Caller, body: None, statement_id: int) -> Any:
         self.statement_for(caller, statement_id)
         return self.grading.call("close_statement", statement_id, caller.code)
 
     @route("GET", "/api/v1/statements/<int:statement_id>", summary="A statement: json, or its document (pdf, xlsx)",
            params={"format": "json|pdf|xlsx", "lang": "ky|ru|kk|en"}, answer=StatementViewSchema, documents=(PDF, XLSX))
-    def get_statement(self, request: Request, caller: Any, body: None, statement_id: int) -> Any:
+    def get_statement(self, request: Request, caller: Caller, body: None, statement_id: int) -> Any:
         fmt = request.args.get("format", "json")
         if fmt not in ("json", "pdf", "xlsx"):
             raise ValidationFailed("format: json, pdf or xlsx", {"format": ["json, pdf or xlsx"]})
@@ -173,9 +151,9 @@ class GradingRoutes:
 
     @route("GET", "/api/v1/statements", summary="Statements of a group", params={**GROUP_PARAMS, "state": "state"},
            answer=StatementListSchema)
-    def list_statements(self, request: Request, caller: Any, body: None) -> Any:
+    def list_statements(self, request: Request, caller: Caller, body: None) -> Any:
         group, discipline = self._group_discipline(request)
-        if self.gradebook_view(caller, group, discipline) is not None:
+        if self.access.gradebook_view(caller, group, discipline) is not None:
             raise NotFound("statements are for teachers and office roles")
         return self.grading.call("list_statements", group, discipline, request.args.get("state"))
 
@@ -184,7 +162,7 @@ class GradingRoutes:
         if target["kind"] == "attendance":
             if target.get("session") is None:
                 raise ValidationFailed("target.session is required", {"target.session": ["required"]})
-            s = self.db.session.get(Session, target["session"])
+            s = self.db.tx.get(Session, target["session"])
             if s is None:
                 raise NotFound(f"no session {target['session']}")
             return s.group, s.discipline
@@ -193,63 +171,53 @@ class GradingRoutes:
         a = self.grading.call("get_assessment", target["assessment"])
         return a["group"], a["discipline"]
 
-    def scoped_roles(self, caller: Any, group: str) -> list[list[str | None]]:
-        """The caller's roles that reach this group: the chain's step checks these, not a role held elsewhere."""
-        faculty, department = self.faculty_of_group(group), self.department_of_group(group)
-        allowed = []
-        for role, scope in caller.roles:
-            if (role in OFFICE or (role == "department_head" and scope == department)
-                    or (role == "directorate" and scope == faculty) or role == "teacher"):
-                allowed.append([role, scope])
-        return allowed
-
     @route("POST", "/api/v1/corrections", summary="Request a late correction (after the self-correction window)",
            roles=("teacher",), body=CorrectionSchema, status=201, answer=CorrectionViewSchema)
-    def create_correction(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
+    def create_correction(self, request: Request, caller: Caller, body: dict[str, Any]) -> Any:
         group, discipline = self.target_group(body["target"])
         if body["target"]["kind"] == "attendance":
-            s = self.db.session.get(Session, body["target"]["session"])
-            if s is None or not self.teaching(caller, s)[0]:
+            s = self.db.tx.get(Session, body["target"]["session"])
+            if s is None or not self.access.teaching(caller, s)[0]:
                 raise NotFound(f"no session {body['target']['session']}")
-        elif not self.teaches(caller, group, discipline):
+        elif not self.access.teaches(caller, group, discipline):
             raise NotFound(f"no assessment {body['target']['assessment']}")
         return self.grading.call("create_correction", body["target"], body["value"], body["reason"], caller.code,
                                  group=group)
 
-    def _step(self, caller: Any, correction_id: int, action: str, note: str | None) -> Any:
+    def _step(self, caller: Caller, correction_id: int, action: str, note: str | None) -> Any:
         correction = self.grading.call("get_correction", correction_id)
         group, _ = self.target_group(correction["target"])
-        roles = self.scoped_roles(caller, group)
+        roles = self.access.scoped_roles(caller, group)
         if not any(r != "teacher" for r, _ in roles):
             raise NotFound(f"no correction {correction_id}")
         return self.grading.call("correction_step", correction_id, action, caller.code, roles, note)
 
     @route("POST", "/api/v1/corrections/<int:correction_id>/visa", summary="Department head's visa",
            roles=("department_head",), body=StepSchema, answer=CorrectionViewSchema)
-    def correction_visa(self, request: Request, caller: Any, body: dict[str, Any], correction_id: int) -> Any:
+    def correction_visa(self, request: Request, caller: Caller, body: dict[str, Any], correction_id: int) -> Any:
         return self._step(caller, correction_id, "visa", body["note"])
 
     @route("POST", "/api/v1/corrections/<int:correction_id>/approve", summary="Academic office's approval",
            roles=("academic_office", "directorate"), body=StepSchema, answer=CorrectionViewSchema)
-    def correction_approve(self, request: Request, caller: Any, body: dict[str, Any], correction_id: int) -> Any:
+    def correction_approve(self, request: Request, caller: Caller, body: dict[str, Any], correction_id: int) -> Any:
         return self._step(caller, correction_id, "approve", body["note"])
 
     @route("POST", "/api/v1/corrections/<int:correction_id>/execute", summary="IT admin applies it, audited",
            roles=("it_admin",), body=StepSchema, answer=CorrectionViewSchema)
-    def correction_execute(self, request: Request, caller: Any, body: dict[str, Any], correction_id: int) -> Any:
+    def correction_execute(self, request: Request, caller: Caller, body: dict[str, Any], correction_id: int) -> Any:
         return self._step(caller, correction_id, "execute", body["note"])
 
     @route("POST", "/api/v1/corrections/<int:correction_id>/reject", summary="Any approver of the chain rejects",
            roles=APPROVERS, body=StepSchema, answer=CorrectionViewSchema)
-    def correction_reject(self, request: Request, caller: Any, body: dict[str, Any], correction_id: int) -> Any:
+    def correction_reject(self, request: Request, caller: Caller, body: dict[str, Any], correction_id: int) -> Any:
         return self._step(caller, correction_id, "reject", body["note"])
 
     @route("GET", "/api/v1/corrections", summary="Each approver's queue; a teacher's own requests",
            params={"state": "pending|executed|rejected", "limit": "at most 500", "cursor": "from next_cursor"},
            answer=CorrectionListSchema)
-    def list_corrections(self, request: Request, caller: Any, body: None) -> Any:
+    def list_corrections(self, request: Request, caller: Caller, body: None) -> Any:
         page = {"state": request.args.get("state"), "limit": limit_of(request), "cursor": request.args.get("cursor")}
-        reach = [[role, None if role in OFFICE else self.groups_overseen(caller, role)]
+        reach = [[role, None if role in OFFICE else self.access.groups_overseen(caller, role)]
                  for role in sorted({r for r, _ in caller.roles}) if role in APPROVERS]
         if reach or caller.has("teacher"):
             return self.grading.call("list_corrections", reach=reach,
@@ -258,7 +226,7 @@ class GradingRoutes:
 
     @route("POST", "/api/v1/years/<year>/close", summary="Archive an academic year (read-only afterwards)",
            roles=("academic_office",), answer=ClosedYearSchema)
-    def close_year(self, request: Request, caller: Any, body: None, year: str) -> Any:
+    def close_year(self, request: Request, caller: Caller, body: None, year: str) -> Any:
         return self.grading.call("close_year", year, caller.code)
 
     # -- statement locks and archived years, from grading's events (gateway/projections.py) ----------------

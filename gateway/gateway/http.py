@@ -22,6 +22,7 @@ from prometheus_client import Counter, Histogram
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
+from gateway.access import require_role
 from kernel.errors import DomainError, InternalError, PayloadTooLarge, ValidationFailed
 from kernel.errors import NotFound as NoSuchResource
 from kernel.paging import page_size
@@ -208,7 +209,7 @@ def route(method: str, path: str, *, summary: str, roles: tuple[str, ...] | None
                     raise NoSuchResource("no such resource")
                 caller = None if public else getattr(self, authenticate)(request)
                 if roles is not None and caller is not None:
-                    self.require_role(caller, roles)
+                    require_role(caller, roles)
                 refuse_unwritable_request(request, path_values)
                 payload = read_json(request, body)
                 result = fn(self, request, caller, payload, **path_values)

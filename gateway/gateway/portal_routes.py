@@ -17,6 +17,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Request, Response
 
 from gateway import portal
+from gateway.access import Caller
 from gateway.auth import OFFICE
 from gateway.http import route
 from gateway.models import Principal
@@ -97,11 +98,11 @@ def download(content: bytes, fmt: str, portal_name: str, filename: str) -> Respo
 
 
 class PortalRoutes:
-    """Mixed into GatewayService; relies on its `backend`, `db`, and the grading and attendance mixins' access
-    helpers (`statement_for`, `gradebook_view`)."""
+    """Mixed into GatewayService; relies on its `backend`, `db` and the grading mixin's `statement_for`;
+    `self.access` (gateway/access.py) says who sees what."""
 
     # -- imports -----------------------------------------------------------------------------------------------
-    def import_file(self, request: Request, caller: Any, kind: str) -> Any:
+    def import_file(self, request: Request, caller: Caller, kind: str) -> Any:
         name = portal.portal_of(request.args.get("portal"))
         table = portal.locate(portal.read_rows(uploaded(request)), portal.layout(name, kind))
         if kind == "timetable":
@@ -122,37 +123,37 @@ class PortalRoutes:
     @route("POST", "/api/v1/import/contingent/file", roles=OFFICE, uploads=UPLOADS, params=PORTAL,
            answer=PortalImportResultSchema,
            summary="Import the contingent from an AVN/UNIVER+ spreadsheet (CSV or XLSX), as the JSON import")
-    def import_contingent_file(self, request: Request, caller: Any, body: None) -> Any:
+    def import_contingent_file(self, request: Request, caller: Caller, body: None) -> Any:
         return self.import_file(request, caller, "contingent")
 
     @route("POST", "/api/v1/import/load/file", roles=OFFICE, uploads=UPLOADS, params=PORTAL,
            answer=PortalImportResultSchema,
            summary="Import disciplines and the teaching load from an AVN/UNIVER+ spreadsheet, as the JSON import")
-    def import_load_file(self, request: Request, caller: Any, body: None) -> Any:
+    def import_load_file(self, request: Request, caller: Caller, body: None) -> Any:
         return self.import_file(request, caller, "load")
 
     @route("POST", "/api/v1/import/timetable/file", roles=OFFICE, uploads=UPLOADS, params={**PORTAL, **TERM},
            answer=PortalTimetableResultSchema,
            summary="Import a term's timetable from an AVN/UNIVER+ spreadsheet, as the JSON import")
-    def import_timetable_file(self, request: Request, caller: Any, body: None) -> Any:
+    def import_timetable_file(self, request: Request, caller: Caller, body: None) -> Any:
         return self.import_file(request, caller, "timetable")
 
     def known_student(self, code: str) -> dict[str, Any] | None:
         """What the journal knows of a student the file names (the gateway's read model of identity's people)."""
-        row = self.db.session.get(Principal, code)
+        row = self.db.tx.get(Principal, code)
         return {"login": row.login, "subgroup": row.subgroup} if row is not None and row.kind == "student" else None
 
     # -- exports -----------------------------------------------------------------------------------------------
     def full_names(self, codes: list[str]) -> dict[str, str]:
         if not codes:
             return {}
-        return dict(self.db.session.execute(select(Principal.code, Principal.full_name)
+        return dict(self.db.tx.execute(select(Principal.code, Principal.full_name)
                                             .where(Principal.code.in_(codes))).tuples().all())
 
     @route("GET", "/api/v1/export/statements/<int:statement_id>.<fmt>", answer_media=portal.XLSX, params=EXPORT,
            documents=(portal.CSV,),
            summary="A statement as the portal's file (.xlsx or .csv) for upload back; read as the statement is")
-    def export_statement(self, request: Request, caller: Any, body: None, statement_id: int, fmt: str) -> Any:
+    def export_statement(self, request: Request, caller: Caller, body: None, statement_id: int, fmt: str) -> Any:
         fmt = _fmt(fmt)
         name, lang = portal.portal_of(request.args.get("portal")), _lang(request)
         statement = self.statement_for(caller, statement_id)
@@ -173,12 +174,12 @@ class PortalRoutes:
            params={"group": "group code", "discipline": "discipline code", "from": "first date", "to": "last date",
                    "format": "csv|xlsx (default xlsx)", **EXPORT},
            summary="A group's attendance in a discipline as the portal's file; read as the gradebook is")
-    def export_attendance(self, request: Request, caller: Any, body: None) -> Any:
+    def export_attendance(self, request: Request, caller: Caller, body: None) -> Any:
         group, discipline = self._group_discipline(request)
         fmt = _fmt(request.args.get("format", "xlsx"))
         name, lang = portal.portal_of(request.args.get("portal")), _lang(request)
         date_from, date_to = _day(request, "from"), _day(request, "to")
-        only = self.gradebook_view(caller, group, discipline)  # another unit's group: 404; a student: own rows
+        only = self.access.gradebook_view(caller, group, discipline)  # another unit's group: 404; a student: own rows
         sessions: list[dict[str, Any]] = []
         cursor = None
         while True:

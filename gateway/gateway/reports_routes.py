@@ -10,9 +10,10 @@ from urllib.parse import quote
 from marshmallow import Schema, ValidationError
 from werkzeug.wrappers import Request, Response
 
+from gateway.access import Caller, report_scopes
 from gateway.auth import OFFICE
 from gateway.http import CSV, PDF, XLSX, route, schema_of
-from gateway.models import OrgUnit, Principal
+from gateway.models import Principal
 from gateway.report_schemas import (
     AtRiskQuerySchema,
     AtRiskReportSchema,
@@ -56,22 +57,23 @@ def query(request: Request, schema: type[Schema]) -> dict[str, Any]:
 
 
 class ReportsRoutes:
-    """Mixed into GatewayService; relies on its `reports`, `grading` and the other mixins' access helpers."""
+    """Mixed into GatewayService; relies on its `reports`, `grading`;
+    `self.access` (gateway/access.py) says who sees what."""
 
     @route("GET", "/api/v1/reports/attendance", summary="Attendance report (json, csv, xlsx, pdf)",
            params={"faculty": "faculty", "group": "group", "discipline": "discipline", "teacher": "teacher",
                    "from": "first date", "to": "last date", "format": "json|csv|xlsx|pdf", "lang": "ky|ru|kk|en"},
            answer=AttendanceReportSchema, documents=(CSV, XLSX, PDF))
-    def attendance_report(self, request: Request, caller: Any, body: None) -> Any:
+    def attendance_report(self, request: Request, caller: Caller, body: None) -> Any:
         q = request.args
         args: dict[str, Any] = {"faculty": q.get("faculty"), "group": q.get("group"),
                                 "discipline": q.get("discipline"), "teacher": q.get("teacher"),
                                 "date_from": q.get("from"), "date_to": q.get("to"), "fmt": q.get("format", "json"),
                                 "lang": language(request)}
         directorates = [s for r, s in caller.roles if r == "directorate"]
-        if any(caller.has(r) for r in ("it_admin", "academic_office")):
+        if caller.has_any(OFFICE):
             pass
-        elif args["group"] and self.oversees_group(caller, args["group"]):
+        elif args["group"] and self.access.oversees_group(caller, args["group"]):
             pass
         elif directorates:  # the dean's office reads its own faculty (RULES.md §8); another's is not there for it
             if args["group"]:
@@ -92,18 +94,6 @@ class ReportsRoutes:
                                           timeout=60))
 
     # -- who may inspect whom --------------------------------------------------------------------------------
-    def inspects_teacher(self, caller: Any, teacher: str) -> bool:
-        """An authorised inspector of a teacher's journal (RULES.md §1, §8; 001 §5.3, §5.6): the academic office
-        and IT, the head of the teacher's department, the directorate of its faculty."""
-        if any(caller.has(r) for r in OFFICE):
-            return True
-        row = self.db.session.get(Principal, teacher)
-        if row is None or row.kind != "staff" or row.department is None:
-            return False
-        department = self.db.session.get(OrgUnit, row.department)
-        faculty = department.parent if department else None
-        return caller.has("department_head", row.department) or bool(faculty and caller.has("directorate", faculty))
-
     def journal_url(self, request: Request, teacher: str, term: str) -> str:
         return f"{request.host_url.rstrip('/')}/api/v1/journal/{quote(teacher, safe='')}/{quote(term, safe='')}"
 
@@ -112,10 +102,10 @@ class ReportsRoutes:
            roles=("teacher", "department_head", "directorate", *OFFICE), answer=FillingReportSchema, documents=(PDF,),
            params={"teacher": "teacher code (a teacher: self)", "term": "term code", "format": "json|pdf",
                    "lang": "ky|ru|kk|en (default ky)"})
-    def filling_report(self, request: Request, caller: Any, body: None) -> Any:
+    def filling_report(self, request: Request, caller: Caller, body: None) -> Any:
         q = query(request, FillingQuerySchema)
         teacher = q.get("teacher") or caller.code
-        if not (teacher == caller.code and caller.has("teacher")) and not self.inspects_teacher(caller, teacher):
+        if not (teacher == caller.code and caller.has("teacher")) and not self.access.inspects_teacher(caller, teacher):
             raise NotFound(f"no teacher {teacher}")
         answer = self.reports.call("filling_report", teacher, q["term"], q["format"], language(request, "ky"),
                                    self.journal_url(request, teacher, q["term"]), timeout=60)
@@ -124,21 +114,21 @@ class ReportsRoutes:
     @route("GET", "/api/v1/journal/<teacher>/<term>",
            summary="A teacher's journal for a term, for an inspector (the QR code of Appendix No. 1)",
            answer=TeacherJournalSchema)
-    def teacher_journal(self, request: Request, caller: Any, body: None, teacher: str, term: str) -> Any:
-        if not self.inspects_teacher(caller, teacher):
+    def teacher_journal(self, request: Request, caller: Caller, body: None, teacher: str, term: str) -> Any:
+        if not self.access.inspects_teacher(caller, teacher):
             raise NotFound(f"no journal of {teacher} for {term}")
         return self.reports.call("teacher_journal", teacher, term, timeout=60)
 
     # -- the student record ----------------------------------------------------------------------------------
     @route("GET", "/api/v1/students/<code>/record", summary="Everything the journal holds on one student",
            answer=StudentRecordSchema, params={"lang": "ky|ru|kk|en"})
-    def student_record(self, request: Request, caller: Any, body: None, code: str) -> Any:
+    def student_record(self, request: Request, caller: Caller, body: None, code: str) -> Any:
         query(request, RecordQuerySchema)
-        row = self.db.session.get(Principal, code)
+        row = self.db.tx.get(Principal, code)
         allowed = row is not None and row.kind == "student" and (
             (caller.has("student") and caller.code == code)
             or (caller.has("parent") and code in caller.children)
-            or (row.group is not None and self.oversees_group(caller, row.group)))
+            or (row.group is not None and self.access.oversees_group(caller, row.group)))
         if not allowed:  # API.md: an object the caller may not see answers 404, like one that does not exist
             raise NotFound(f"no student {code}")
         return self.reports.call("student_record", code, language(request), timeout=60)
@@ -148,14 +138,14 @@ class ReportsRoutes:
            answer=AtRiskReportSchema, documents=(CSV, XLSX, PDF),
            params={"faculty": "faculty code", "group": "group code", "format": "json|csv|xlsx|pdf",
                    "lang": "ky|ru|kk|en"})
-    def at_risk_report(self, request: Request, caller: Any, body: None) -> Any:
+    def at_risk_report(self, request: Request, caller: Caller, body: None) -> Any:
         q = query(request, AtRiskQuerySchema)
         faculty, group = q.get("faculty"), q.get("group")
         directorates = [sc for r, sc in caller.roles if r == "directorate"]
         curated = [sc for r, sc in caller.roles if r == "curator"]
-        if any(caller.has(r) for r in OFFICE):
+        if caller.has_any(OFFICE):
             pass
-        elif group and self.oversees_group(caller, group):
+        elif group and self.access.oversees_group(caller, group):
             pass
         elif directorates or curated:  # per faculty for the directorate, per group for the curator
             if group:  # another unit's group is not there for them (as in the attendance report)
@@ -172,31 +162,20 @@ class ReportsRoutes:
         return answer if q["format"] == "json" else document(answer)
 
     # -- scheduled reports -----------------------------------------------------------------------------------
-    def report_scopes(self, caller: Any) -> dict[str, list[str]] | None:
-        """The org units whose scheduled reports the caller reads: None for everything (office roles)."""
-        if any(caller.has(r) for r in OFFICE):
-            return None
-        within = {"faculties": sorted(sc for r, sc in caller.roles if r == "directorate" and sc),
-                  "departments": sorted(sc for r, sc in caller.roles if r == "department_head" and sc),
-                  "groups": sorted(sc for r, sc in caller.roles if r == "curator" and sc)}
-        if not any(within.values()):
-            raise Forbidden("scheduled reports are for office roles, the directorate, department heads and curators")
-        return within
-
     @route("GET", "/api/v1/reports/scheduled", summary="Reports generated at the preset's cadence",
            answer=ScheduledListSchema,
            params={"report": "attendance|quality|filling_check|filling_report|contact_list", "limit": "at most 500",
                    "cursor": "from next_cursor"})
-    def scheduled_reports(self, request: Request, caller: Any, body: None) -> Any:
+    def scheduled_reports(self, request: Request, caller: Caller, body: None) -> Any:
         q = query(request, ScheduledListQuerySchema)
-        return self.reports.call("list_scheduled", self.report_scopes(caller), q.get("report"), q["limit"],
+        return self.reports.call("list_scheduled", report_scopes(caller), q.get("report"), q["limit"],
                                  q.get("cursor"))
 
     @route("GET", "/api/v1/reports/scheduled/<int:report_id>", summary="One scheduled report: json or a document",
            answer=ScheduledReportSchema, documents=(CSV, XLSX, PDF),
            params={"format": "json|csv|xlsx|pdf", "lang": "ky|ru|kk|en"})
-    def scheduled_report(self, request: Request, caller: Any, body: None, report_id: int) -> Any:
+    def scheduled_report(self, request: Request, caller: Caller, body: None, report_id: int) -> Any:
         q = query(request, ScheduledQuerySchema)
-        answer = self.reports.call("get_scheduled", report_id, self.report_scopes(caller), q["format"],
+        answer = self.reports.call("get_scheduled", report_id, report_scopes(caller), q["format"],
                                    language(request), timeout=60)
         return answer if q["format"] == "json" else document(answer)

@@ -5,7 +5,6 @@ services over RPC with timeouts. It owns nothing authoritative."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,11 +15,12 @@ from sqlalchemy import delete, select, text
 from werkzeug.wrappers import Request, Response
 
 from gateway import auth
+from gateway.access import Access, Caller
 from gateway.attendance_routes import AttendanceRoutes
 from gateway.grading_routes import GradingRoutes
 from gateway.http import http, json_response, limit_of, openapi, problem, route
 from gateway.makeup_routes import MakeupRoutes
-from gateway.models import ApiToken, Assignment, LoginFailure, OrgUnit, Principal, RefreshToken
+from gateway.models import ApiToken, LoginFailure, Principal, RefreshToken
 from gateway.portal_routes import PortalRoutes
 from gateway.projections import PROJECTIONS
 from gateway.reports_routes import ReportsRoutes
@@ -84,22 +84,6 @@ class WorkerContext(DependencyProvider):
         return worker_ctx
 
 
-@dataclass(frozen=True)
-class Caller:
-    code: str
-    login: str | None
-    full_name: str
-    roles: tuple[tuple[str, str | None], ...]
-    group: str | None
-    children: tuple[str, ...]
-    subgroup: str | None = None
-    token: int | None = None  # an integration token's id (API.md "Integration tokens")
-    scopes: tuple[str, ...] = ()
-
-    def has(self, role: str, scope: str | None = None) -> bool:
-        return any(r == role and (scope is None or s == scope) for r, s in self.roles)
-
-
 def _bearer(request: Request) -> str:
     header = request.headers.get("Authorization", "")
     kind, _, token = header.partition(" ")
@@ -132,7 +116,7 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
     reports = ServiceRpc("reports")
     callers = Memo(ttl=CALLER_TTL_S)
 
-    # -- access ---------------------------------------------------------------------------------
+    # -- who is calling -------------------------------------------------------------------------
     def authenticate(self, request: Request) -> Caller:
         bearer = _bearer(request)
         if auth.is_api_token(bearer):
@@ -153,20 +137,21 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
         student = claims.get("stu")
         if not isinstance(student, dict) or not isinstance(student.get("group"), str):
             return self.authenticate(request)
-        return Caller(claims["sub"], None, "", (("student", None),), student["group"], (), student.get("subgroup"))
+        return Caller(claims["sub"], None, "", (("student", None),), student["group"], (), settings().preset,
+                      student.get("subgroup"))
 
     def caller_of(self, code: str) -> Caller | None:
-        principal = self.db.session.get(Principal, code)
+        principal = self.db.tx.get(Principal, code)
         if principal is None or not principal.active:
             return None
         return Caller(principal.code, principal.login, principal.full_name,
                       tuple((r["role"], r.get("scope")) for r in principal.roles), principal.group,
-                      tuple(principal.children), principal.subgroup)
+                      tuple(principal.children), settings().preset, principal.subgroup)
 
     def integration_caller(self, request: Request, bearer: str) -> Caller:
         """A faculty system's token: it acts as its faculty's directorate (every route's own object checks
         apply), read-only unless one of its scopes opens this write. Every use is counted."""
-        row = self.db.session.scalars(select(ApiToken).where(ApiToken.token_hash == auth.hash_api_token(bearer))
+        row = self.db.tx.scalars(select(ApiToken).where(ApiToken.token_hash == auth.hash_api_token(bearer))
                                       ).first()
         now = clock.real_now()
         if row is None or not auth.token_usable(row.active, row.expires_at, now):
@@ -176,43 +161,12 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
             raise Forbidden("this token is read-only here: it has no write scope for this path")
         return Caller(f"integration:{row.id}", None, row.name,
                       (("integration", row.faculty), (auth.INTEGRATION_ACTS_AS, row.faculty)), None, (),
-                      token=row.id, scopes=tuple(row.scopes))
+                      settings().preset, token=row.id, scopes=tuple(row.scopes))
 
-    @staticmethod
-    def require_role(caller: Caller, roles: tuple[str, ...]) -> None:
-        if not any(caller.has(r) for r in roles):
-            raise Forbidden(f"this needs one of the roles: {', '.join(roles)}")
-
-    def faculty_of_group(self, group: str | None) -> str | None:
-        unit = self.db.session.get(OrgUnit, group) if group else None
-        department = self.db.session.get(OrgUnit, unit.parent) if unit and unit.parent else None
-        return department.parent if department else None
-
-    def oversees_teacher(self, caller: Caller, teacher: Any, role: str, group: str | None = None) -> bool:
-        """Whether the caller heads the teacher's department (role department_head) or runs its faculty (role
-        directorate): the department the staff import named; for a teacher imported without one (API.md's staff
-        row has none), the departments of the groups the substitution covers (`group`, else every group the
-        teacher teaches), all of which must be the caller's."""
-        scopes = {s for r, s in caller.roles if r == role}
-        if teacher.department is not None:
-            departments = {teacher.department}
-        else:
-            taught = set(self.db.session.scalars(select(Assignment.group).where(Assignment.teacher == teacher.code)))
-            departments = {self.department_of_group(g) for g in ({group} & taught if group else taught)}
-        if role == "directorate":
-            units = [self.db.session.get(OrgUnit, d) if d else None for d in departments]
-            departments = {u.parent if u is not None else None for u in units}
-        return bool(departments) and departments <= scopes
-
-    def groups_overseen(self, caller: Caller, role: str) -> list[str]:
-        """The groups of the departments a department head heads, or of the faculties a directorate runs: what
-        their queues hold (every other unit's objects answer 404 to them, API.md)."""
-        units = {s for r, s in caller.roles if r == role and s}
-        if role == "directorate":
-            units = set(self.db.session.scalars(select(OrgUnit.code).where(
-                OrgUnit.kind == "department", OrgUnit.parent.in_(units))))
-        return sorted(self.db.session.scalars(select(OrgUnit.code).where(
-            OrgUnit.kind == "group", OrgUnit.parent.in_(units))))
+    @property
+    def access(self) -> Access:
+        """The visibility rules over this request's read of the access read model (gateway/access.py)."""
+        return Access(self.db.tx, load_preset(settings().preset))
 
     def backend(self, service: str) -> Any:
         return getattr(self, service)
@@ -222,10 +176,10 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
         cfg = settings()
         now = clock.real_now()
         token, token_hash = auth.new_refresh_token()
-        self.db.session.add(RefreshToken(
+        self.db.tx.add(RefreshToken(
             token_hash=token_hash, family=family or token_hash[:36], code=code, issued_at=now,
             expires_at=now + timedelta(seconds=cfg.refresh_token_seconds)))
-        principal = self.db.session.get(Principal, code)
+        principal = self.db.tx.get(Principal, code)
         student = ({"group": principal.group, "subgroup": principal.subgroup}
                    if principal is not None and principal.kind == "student" and principal.group else None)
         return {"access_token": auth.issue_access_token(code, cfg.jwt_secret, now, cfg.access_token_seconds,
@@ -236,13 +190,13 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
            body=LoginSchema, answer=TokenPairSchema)
     def login(self, request: Request, caller: None, body: dict[str, Any]) -> Any:
         cfg = settings()
-        s = self.db.session
+        tx = self.db.tx
         now = clock.real_now()
         address = request.remote_addr or "unknown"
         since = now - timedelta(seconds=cfg.login_window_seconds)
-        by_login = list(s.scalars(select(LoginFailure.at).where(LoginFailure.login == body["login"],
+        by_login = list(tx.scalars(select(LoginFailure.at).where(LoginFailure.login == body["login"],
                                                                LoginFailure.at > since)))
-        by_address = list(s.scalars(select(LoginFailure.at).where(LoginFailure.address == address,
+        by_address = list(tx.scalars(select(LoginFailure.at).where(LoginFailure.address == address,
                                                                  LoginFailure.at > since)))
         for failures, limit in ((by_login, cfg.login_max_failures), (by_address, cfg.address_max_failures)):
             until = auth.throttled_until(failures, now, limit, cfg.login_window_seconds)
@@ -252,42 +206,42 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
         try:
             account = self.identity.call("authenticate", body["login"], body["password"])
         except Unauthenticated:
-            s.add(LoginFailure(login=body["login"], address=address, at=now))
-            s.commit()
+            tx.add(LoginFailure(login=body["login"], address=address, at=now))
+            tx.commit()
             raise
-        s.execute(delete(LoginFailure).where(LoginFailure.login == body["login"]))
+        tx.execute(delete(LoginFailure).where(LoginFailure.login == body["login"]))
         pair = self._issue(account["code"])
-        s.commit()
+        tx.commit()
         return pair
 
     @route("POST", "/api/v1/auth/refresh", summary="Exchange a refresh token for a new pair", public=True,
            body=RefreshSchema, answer=TokenPairSchema)
     def refresh(self, request: Request, caller: None, body: dict[str, Any]) -> Any:
-        s = self.db.session
+        tx = self.db.tx
         now = clock.real_now()
-        row = s.get(RefreshToken, auth.hash_refresh_token(body["refresh_token"]), with_for_update=True)
+        row = tx.get(RefreshToken, auth.hash_refresh_token(body["refresh_token"]), with_for_update=True)
         if row is None or row.revoked or row.expires_at <= now:
             raise Unauthenticated("the refresh token is not valid")
         if row.used_at is not None:  # a rotated token came back: someone else may hold the family
-            s.execute(RefreshToken.__table__.update().where(RefreshToken.family == row.family)
+            tx.execute(RefreshToken.__table__.update().where(RefreshToken.family == row.family)
                       .values(revoked=True))
-            s.commit()
+            tx.commit()
             raise Unauthenticated("the refresh token was already used; log in again")
-        principal = s.get(Principal, row.code)
+        principal = tx.get(Principal, row.code)
         if principal is None or not principal.active:
             raise Unauthenticated("the account is not active")
         row.used_at = now
         pair = self._issue(row.code, row.family)
-        s.commit()
+        tx.commit()
         return pair
 
     @route("POST", "/api/v1/auth/password", summary="Change one's own password", body=PasswordSchema,
            answer=PasswordChangedSchema)
     def password(self, request: Request, caller: Caller, body: dict[str, Any]) -> Any:
         self.identity.call("change_password", caller.code, body["old_password"], body["new_password"])
-        self.db.session.execute(RefreshToken.__table__.update().where(RefreshToken.code == caller.code)
+        self.db.tx.execute(RefreshToken.__table__.update().where(RefreshToken.code == caller.code)
                                 .values(revoked=True))
-        self.db.session.commit()
+        self.db.tx.commit()
         return {"changed": True}
 
     @route("GET", "/api/v1/me", summary="Who am I: roles and scopes", answer=MeSchema)
@@ -295,11 +249,12 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
         if caller.token is not None:  # a token shows the role it was given, not the one it acts as
             return {"login": None, "code": caller.code, "full_name": caller.full_name,
                     "roles": [{"role": r, "scope": s} for r, s in caller.roles if r == "integration"],
-                    "scopes": list(caller.scopes), "institution": settings().preset, "group": None, "children": []}
+                    "scopes": list(caller.scopes), "institution": caller.institution, "group": None, "children": []}
         roles = [{"role": r, "scope": s} for r, s in caller.roles]
-        roles += [{"role": "commission", "scope": str(c)} for c in self.commissions_of(caller)]
+        today = self.db.now().date()
+        roles += [{"role": "commission", "scope": str(c)} for c in self.access.commissions_of(caller, today)]
         return {"login": caller.login, "code": caller.code, "full_name": caller.full_name,
-                "roles": roles, "institution": settings().preset,
+                "roles": roles, "institution": caller.institution,
                 "group": caller.group, "children": list(caller.children)}
 
     @route("GET", "/api/v1/policy", summary="The institution's active preset", answer=PolicySchema)
@@ -322,12 +277,13 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
     @route("POST", "/api/v1/orders", summary="Issue an enrolment order (admit, transfer, expel)",
            roles=("directorate",), body=OrderSchema, status=201, answer=OrderViewSchema)
     def orders(self, request: Request, caller: Caller, body: dict[str, Any]) -> Any:
-        student = self.db.session.get(Principal, body["student"])
-        faculty = self.faculty_of_group(student.group) if student is not None and student.kind == "student" else None
+        student = self.db.tx.get(Principal, body["student"])
+        is_student = student is not None and student.kind == "student"
+        faculty = self.access.faculty_of_group(student.group) if is_student else None
         if faculty is None or not caller.has("directorate", faculty):
             raise NotFound(f"no student {body['student']} in your faculty")  # API.md: not visible = not there
         if body["kind"] != "expel":
-            target = self.faculty_of_group(body["group"])
+            target = self.access.faculty_of_group(body["group"])
             if target is not None and not caller.has("directorate", target):
                 raise Forbidden(f"orders for faculty {target} are issued by its directorate")
         return self.identity.call("issue_order", json.loads(request.get_data()), caller.code)
@@ -341,8 +297,8 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
         role = load_preset(settings().preset).substitutes.assigned_by
         if not caller.has(role):
             raise Forbidden(f"substitutes are assigned by the {role.replace('_', ' ')} here")
-        teacher = self.db.session.get(Principal, body["teacher"])
-        if teacher is None or teacher.kind != "staff" or not self.oversees_teacher(caller, teacher, role,
+        teacher = self.db.tx.get(Principal, body["teacher"])
+        if teacher is None or teacher.kind != "staff" or not self.access.oversees_teacher(caller, teacher, role,
                                                                                   body.get("group")):
             raise NotFound(f"no teacher {body['teacher']} in your unit")  # API.md: not visible = not there
         return self.identity.call("create_substitution", json.loads(request.get_data()), caller.code)
@@ -368,8 +324,8 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
         q = request.args
         student = q.get("student")
         if not (caller.has("it_admin") or caller.has("academic_office")):
-            row = self.db.session.get(Principal, student) if student else None
-            if row is None or not caller.has("directorate", self.faculty_of_group(row.group)):
+            row = self.db.tx.get(Principal, student) if student else None
+            if row is None or not caller.has("directorate", self.access.faculty_of_group(row.group)):
                 raise NotFound("name a student of your faculty")
         size = limit_of(request)
         after = audit_cursor(q.get("cursor"))
@@ -387,11 +343,11 @@ class GatewayService(AttendanceRoutes, GradingRoutes, MakeupRoutes, ReportsRoute
     @route("PUT", "/api/v1/_clock", summary="Set the simulation clock (simulation mode only)",
            roles=("it_admin",), body=ClockSchema, answer=ClockAnswerSchema, present=lambda: settings().simulation)
     def set_clock(self, request: Request, caller: Caller, body: dict[str, Any]) -> Any:
-        clock.set_now(self.db.session, body["now"], caller.code)
+        clock.set_now(self.db.tx, body["now"], caller.code)
         self.db.audit(entity="clock", entity_id="1", action="set", actor=caller.code,
                       new={"now": body["now"].isoformat()})
         self.db.commit()
-        return {"now": clock.now(self.db.session).isoformat(), "simulation": True}
+        return {"now": clock.now(self.db.tx).isoformat(), "simulation": True}
 
     # -- operations -----------------------------------------------------------------------------
     @http("GET", "/")

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Request
 
 from gateway import auth
+from gateway.access import Caller
 from gateway.http import limit_of, route
 from gateway.models import ApiTokenUse
 from gateway.projections import TOKENS, token_changes
@@ -111,21 +112,21 @@ class TokenRoutes:
 
     def uses_of(self, ids: list[int]) -> dict[int, ApiTokenUse]:
         self.token_uses.flush()  # this process's uncounted uses first
-        rows = self.db.session.scalars(select(ApiTokenUse).where(ApiTokenUse.token.in_(ids))) if ids else []
+        rows = self.db.tx.scalars(select(ApiTokenUse).where(ApiTokenUse.token.in_(ids))) if ids else []
         return {u.token: u for u in rows}
 
     @route("POST", "/api/v1/tokens", summary="Create an integration token for a faculty system (shown once)",
            roles=("it_admin",), body=TokenRequestSchema, answer=TokenCreatedSchema, status=201)
-    def create_token(self, request: Request, caller: Any, body: dict[str, Any]) -> Any:
+    def create_token(self, request: Request, caller: Caller, body: dict[str, Any]) -> Any:
         token, token_hash, hint = auth.new_api_token()
         state = self.identity.call("create_token", json.loads(request.get_data()), token_hash, hint, caller.code)
-        apply_token(self.db.session, state)  # usable at once, before the event arrives
+        apply_token(self.db.tx, state)  # usable at once, before the event arrives
         self.db.commit()
         return {**self.token_view(state, None), "token": token}
 
     @route("GET", "/api/v1/tokens", summary="Integration tokens with their last use and use count",
            roles=("it_admin",), answer=TokenListSchema, params={"limit": "at most 500", "cursor": "from next_cursor"})
-    def list_tokens(self, request: Request, caller: Any, body: None) -> Any:
+    def list_tokens(self, request: Request, caller: Caller, body: None) -> Any:
         page = self.identity.call("list_tokens", limit=limit_of(request), cursor=request.args.get("cursor"))
         uses = self.uses_of([t["id"] for t in page["items"]])
         return {"items": [self.token_view(t, uses.get(t["id"])) for t in page["items"]],
@@ -133,15 +134,15 @@ class TokenRoutes:
 
     @route("GET", "/api/v1/tokens/<int:token_id>", summary="One integration token", roles=("it_admin",),
            answer=TokenSchema)
-    def get_token(self, request: Request, caller: Any, body: None, token_id: int) -> Any:
+    def get_token(self, request: Request, caller: Caller, body: None, token_id: int) -> Any:
         state = self.identity.call("get_token", token_id)
         return self.token_view(state, self.uses_of([token_id]).get(token_id))
 
     @route("DELETE", "/api/v1/tokens/<int:token_id>", summary="Revoke an integration token", roles=("it_admin",),
            answer=TokenSchema)
-    def revoke_token(self, request: Request, caller: Any, body: None, token_id: int) -> Any:
+    def revoke_token(self, request: Request, caller: Caller, body: None, token_id: int) -> Any:
         state = self.identity.call("revoke_token", token_id, caller.code)
-        apply_token(self.db.session, state)  # refused from now on, before the event arrives
+        apply_token(self.db.tx, state)  # refused from now on, before the event arrives
         self.db.commit()
         return self.token_view(state, self.uses_of([token_id]).get(token_id))
 
