@@ -14,9 +14,7 @@ import segno
 from sqlalchemy import or_, select
 from werkzeug.wrappers import Request, Response
 
-from attendance import domain as attendance_rules
-from attendance.domain import PRESENT, CheckinRequest
-from attendance.schemas import TimetableSchema
+from contracts.attendance import CheckinRequest, TimetableSchema
 from gateway import checkin, web_routes, windows
 from gateway.access import Caller
 from gateway.auth import OFFICE
@@ -39,6 +37,7 @@ from gateway.schemas import (
     TimetableResultSchema,
     TopicSchema,
 )
+from kernel import checkin as checkin_rules
 from kernel.cache import Memo
 from kernel.commands import CHECKIN, CommandSender
 from kernel.config import settings
@@ -235,20 +234,20 @@ class AttendanceRoutes:
         policy = load_preset(settings().preset)
         now = self.db.now()
         session_id = checkin.read(settings().jwt_secret, body["token"], now, policy.checkin.grace_seconds)
-        answer = {"session": session_id, "student": caller.code, "status": PRESENT, "already": True}
+        answer = {"session": session_id, "student": caller.code, "status": checkin_rules.PRESENT, "already": True}
         if (session_id, caller.code) in self.recent_checkins:
             return answer
         s = self.checkin_facts.get(session_id, lambda: self.session_facts(session_id))
         if s is None:
             raise NotFound(f"no session {session_id}")
         closed = self.checkin_facts.get("closed", lambda: [
-            attendance_rules.ClosedYear(y.year, y.starts, y.ends) for y in self.db.tx.scalars(select(ClosedYear))])
-        lock = attendance_rules.year_lock(closed, policy.local(s.starts_at).date(), role=CHECKIN_ROLE)
+            checkin_rules.ClosedYear(y.year, y.starts, y.ends) for y in self.db.tx.scalars(select(ClosedYear))])
+        lock = checkin_rules.year_lock(closed, policy.local(s.starts_at).date(), role=CHECKIN_ROLE)
         if lock:
             raise Locked(lock)
         roster = [Period(caller.group, caller.subgroup, date.min, None)] if caller.group else []
         address = request.remote_addr or None
-        attendance_rules.check_checkin(policy, roster, s.group, s.subgroup, s.starts_at, now, address)
+        checkin_rules.check_checkin(policy, roster, s.group, s.subgroup, s.starts_at, now, address)
         device = body["device"] or request.headers.get("User-Agent", "")[:200] or None
         request_id = uuid.uuid4().hex
         self.send_checkin(CheckinRequest(request_id, session_id, caller.code, now, address, device).to_wire(),

@@ -16,13 +16,13 @@ from marshmallow import Schema, fields
 from sqlalchemy import select
 from werkzeug.wrappers import Request, Response
 
+from contracts.identity import ImportResultSchema
 from gateway import portal
 from gateway.access import Caller
 from gateway.auth import OFFICE
 from gateway.http import route
 from gateway.models import Principal
 from gateway.schemas import TimetableResultSchema
-from identity.schemas import ImportResultSchema
 from kernel.config import settings
 from kernel.errors import ValidationFailed
 from kernel.policy import load_preset

@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from sqlalchemy import delete, select, text
 from werkzeug.wrappers import Request, Response
 
+from contracts.identity import ContingentSchema, ImportResultSchema, LoadSchema, OrderSchema, SubstitutionSchema
 from gateway import auth
 from gateway.access import Access, Caller
 from gateway.attendance_routes import AttendanceRoutes
@@ -42,7 +43,6 @@ from gateway.schemas import (
 )
 from gateway.token_routes import TokenRoutes, TokenUses
 from gateway.web_routes import WebPages
-from identity.schemas import ContingentSchema, ImportResultSchema, LoadSchema, OrderSchema, SubstitutionSchema
 from kernel import clock
 from kernel.cache import Memo
 from kernel.config import SERVICES, settings

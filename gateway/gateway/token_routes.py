@@ -21,12 +21,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Request
 
+from contracts.identity import TokenCreatedSchema, TokenListSchema, TokenRequestSchema, TokenSchema
 from gateway import auth
 from gateway.access import Caller
 from gateway.http import limit_of, route
 from gateway.models import ApiTokenUse
 from gateway.projections import TOKENS, token_changes
-from identity.schemas import TokenCreatedSchema, TokenListSchema, TokenRequestSchema, TokenSchema
 from kernel import clock
 from kernel.config import settings
 from kernel.consumer import handles

@@ -132,7 +132,7 @@ def send_checkins(*requests: tuple[int, str, datetime, str, str], corrupt: bytes
 
     import pika
 
-    from attendance.domain import CheckinRequest
+    from contracts.attendance import CheckinRequest
     from kernel.commands import CHECKIN, COMMANDS_EXCHANGE
 
     conn = pika.BlockingConnection(pika.URLParameters(os.environ["EJOURNAL_AMQP_URI"]))

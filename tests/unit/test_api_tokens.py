@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from marshmallow import ValidationError
 
+from contracts.identity import TOKEN_SCOPES, TokenRequestSchema
 from gateway import auth
 from identity import domain
-from identity.schemas import TOKEN_SCOPES, TokenRequestSchema
 
 NOW = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
 

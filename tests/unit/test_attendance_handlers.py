@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from fakes import FakeTx, FakeUnitOfWork
 
-from attendance import domain, handlers, queries, schemas
+from attendance import domain, handlers, queries
 from attendance.domain import Period
 from attendance.models import Checkin, Excuse, Mark, Session, Term
+from contracts import attendance as schemas
 from kernel.errors import Conflict, Forbidden, Locked, NotFound, ValidationFailed, WindowClosed
 from kernel.policy import load_preset
 

@@ -9,7 +9,7 @@ from marshmallow import ValidationError
 
 from attendance import domain
 from attendance.domain import Change, Mark, Period
-from attendance.schemas import TimetableSchema
+from contracts.attendance import TimetableSchema
 from kernel.errors import Conflict, Forbidden, ValidationFailed, WindowClosed
 from kernel.policy import load_preset
 

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from fakes import FakeUnitOfWork
 
-from grading import domain, handlers, queries, schemas
+from contracts import grading as schemas
+from grading import domain, handlers, queries
 from grading.models import Assessment, ClosedYear, Correction, Grade, MakeupResult, Session, Statement
 from kernel.errors import Conflict, Forbidden, Locked, NotFound, ValidationFailed, WindowClosed
 from kernel.policy import load_preset

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from fakes import FakeTx, FakeUnitOfWork
 
-from identity import domain, handlers, passwords, queries, schemas
+from contracts import identity as schemas
+from identity import domain, handlers, passwords, queries
 from identity.models import (
     Account,
     ApiToken,

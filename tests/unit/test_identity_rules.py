@@ -2,8 +2,8 @@
 
 from datetime import date
 
+from contracts.identity import ContingentSchema
 from identity import domain
-from identity.schemas import ContingentSchema
 from kernel.errors import ValidationFailed, from_remote
 
 

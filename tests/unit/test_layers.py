@@ -1,5 +1,6 @@
 """The house's floors (docs/HOUSE.md): the kernel is the ground floor, so no module of it imports a service, the
-gateway or deploy/, not even inside a function; services never import one another or the gateway."""
+gateway, a contract or deploy/, not even inside a function; services never import one another or the gateway, the
+gateway imports no service (the contracts are what they share), and a contract imports nothing of ours."""
 
 from __future__ import annotations
 
@@ -32,8 +33,16 @@ def offenders(folder: Path, forbidden: set[str]) -> dict[str, set[str]]:
     return found
 
 
-def test_the_kernel_imports_no_service_no_gateway_and_nothing_of_deploy():
-    assert offenders(ROOT / "kernel", {*SERVICES, "gateway", "deploy"}) == {}
+def test_the_kernel_imports_no_service_no_gateway_no_contract_and_nothing_of_deploy():
+    assert offenders(ROOT / "kernel", {*SERVICES, "gateway", "contracts", "deploy"}) == {}
+
+
+def test_the_gateway_imports_no_service():
+    assert offenders(ROOT / "gateway" / "gateway", {*SERVICES, "deploy"}) == {}
+
+
+def test_a_contract_imports_nothing_of_ours():
+    assert offenders(ROOT / "contracts", {*SERVICES, "gateway", "kernel", "deploy"}) == {}
 
 
 def test_a_service_imports_no_other_service_and_not_the_gateway():

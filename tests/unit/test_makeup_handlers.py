@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from fakes import FakeUnitOfWork
 
+from contracts import makeup as schemas
 from kernel.errors import Conflict, DeadlinePassed, Forbidden, NotFound, ValidationFailed
 from kernel.policy import load_preset
-from makeup import handlers, queries, schemas, service
+from makeup import handlers, queries, service
 from makeup.models import (
     Appeal,
     AssessmentInfo,

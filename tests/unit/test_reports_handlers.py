@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from fakes import FakeUnitOfWork
 
+from contracts import reports as schemas
 from kernel.errors import NotFound, ValidationFailed
 from kernel.policy import load_preset
-from reports import domain, handlers, jobs, queries, schemas
+from reports import domain, handlers, jobs, queries
 
 OSHTU = load_preset("oshtu")
 TZ = OSHTU.tz

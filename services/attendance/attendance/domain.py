@@ -22,18 +22,31 @@
 - An archived academic year (RULES.md §9) refuses every change to its sessions' marks, topics, check-ins and
   excuses; only an appeal decision (commission) passes.
 
-The answers, event payloads and audit entries are shaped here too (schemas.py describes them); handlers.py loads
-through queries.py, asks these functions and records what they decide.
+The answers, event payloads and audit entries are shaped here too (contracts/attendance.py describes them);
+handlers.py loads through queries.py, asks these functions and records what they decide. The check-in and
+archived-year rules the gateway applies too are kernel/checkin.py's (imported here under their names).
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from contracts.attendance import CHECKIN_LIMITS, CheckinRequest  # noqa: F401
+from kernel.checkin import (  # noqa: F401
+    COMMISSION,
+    PRESENT,
+    ClosedYear,
+    address_allowed,
+    check_checkin,
+    checkin_open,
+    checkin_window,
+    on_roster,
+    session_day,
+    year_lock,
+)
 from kernel.errors import Conflict, DomainError, Forbidden, Locked, WindowClosed
 from kernel.policy import CHECKIN, MAKEUP, Policy
 from kernel.roster import IMPORTED, Period, enrolled_on, enrolment_periods  # noqa: F401
@@ -41,22 +54,14 @@ from kernel.validation import Errors, invalid, reject  # noqa: F401
 
 SOURCES = ("teacher", "checkin", "excuse", "makeup", "correction")
 CORRECTION = "correction"  # a mark written by an executed late correction (003 §4.4.2)
-COMMISSION = "commission"  # an appeal decision (003 §6.3): the one writer an archived year admits
 APPROVED = (CORRECTION, COMMISSION)  # writers whose change rests on an approval, not on the classifier's roles
 PROTECTED_SOURCES = ("excuse", "makeup", "correction")
 ABSENT = "absent"
-PRESENT = "present"
 MAX_EXCUSE_DAYS = 366
 REFERENCES = ("group", "subgroup", "teacher", "discipline")
 
 
 # -- rosters (003 §2.1: the student list is built from orders) ------------------------------------------------
-
-
-def on_roster(periods: Iterable[Period], group: str, subgroup: str | None, day: date) -> bool:
-    """Whether a student with these enrolment periods belongs to a session of `group`/`subgroup` on `day`."""
-    period = enrolled_on([p for p in periods if p.group == group], day)
-    return period is not None and (subgroup is None or period.subgroup == subgroup)
 
 
 def roster(enrolments: Iterable[tuple[str, Period]], group: str, subgroup: str | None, day: date) -> list[str]:
@@ -65,11 +70,6 @@ def roster(enrolments: Iterable[tuple[str, Period]], group: str, subgroup: str |
     for student, period in enrolments:
         by_student.setdefault(student, []).append(period)
     return sorted(s for s, periods in by_student.items() if on_roster(periods, group, subgroup, day))
-
-
-def session_day(policy: Policy, starts_at: datetime) -> date:
-    """A session belongs to the local date of its start, in the institution's timezone."""
-    return policy.local(starts_at).date()
 
 
 # -- the timetable (000 §2, 002 §3.5: sessions only from the schedule, only for the load) ---------------------
@@ -271,13 +271,6 @@ def entry_late(policy: Policy, starts_at: datetime, first_entry_at: datetime) ->
 # -- the archived year (RULES.md §9) --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ClosedYear:
-    year: str
-    starts: date
-    ends: date  # inclusive
-
-
 def check_year(closed: Iterable[ClosedYear], first: date, last: date | None = None, role: str | None = None) -> None:
     """Refuse (409 locked) a change to sessions dated in [first, last] of an archived year (`year_lock`)."""
     reason = year_lock(closed, first, last, role)
@@ -285,58 +278,7 @@ def check_year(closed: Iterable[ClosedYear], first: date, last: date | None = No
         raise Locked(reason)
 
 
-def year_lock(closed: Iterable[ClosedYear], first: date, last: date | None = None,
-              role: str | None = None) -> str | None:
-    """Why a change to sessions dated in [first, last] (one day when `last` is None) is refused (409 locked),
-    or None: a closed academic year admits only an appeal decision (role commission)."""
-    if role == COMMISSION:
-        return None
-    last = first if last is None else last
-    for y in sorted(closed, key=lambda y: y.starts):
-        if y.starts <= last and first <= y.ends:
-            return f"the academic year {y.year} is archived: only an appeal decision changes it (RULES.md §9)"
-    return None
-
-
 # -- QR check-in (preset `checkin`) ------------------------------------------------------------------------
-
-
-def checkin_window(policy: Policy, starts_at: datetime) -> tuple[datetime, datetime]:
-    c = policy.checkin
-    return (starts_at - timedelta(minutes=c.opens_minutes_before_start),
-            starts_at + timedelta(minutes=c.closes_minutes_after_start))
-
-
-def checkin_open(policy: Policy, starts_at: datetime, now: datetime) -> bool:
-    """Both edges belong to the window."""
-    opens, closes = checkin_window(policy, starts_at)
-    return opens <= now <= closes
-
-
-def address_allowed(policy: Policy, address: str | None) -> bool:
-    subnets = policy.checkin.allowed_subnets
-    if not subnets:
-        return True
-    try:
-        ip = ipaddress.ip_address((address or "").strip())
-    except ValueError:
-        return False
-    return any(ip in ipaddress.ip_network(net, strict=False) for net in subnets)
-
-
-def check_checkin(policy: Policy, periods: Iterable[Period], group: str, subgroup: str | None,
-                  starts_at: datetime, now: datetime, address: str | None) -> None:
-    """Raise unless this student may check in to this session now, from this address."""
-    if not policy.checkin.enabled or not policy.may_set(CHECKIN, PRESENT):
-        raise Forbidden("QR check-in is not used at this institution")
-    if not on_roster(periods, group, subgroup, session_day(policy, starts_at)):
-        raise Forbidden("not on the roster of this session")
-    if not checkin_open(policy, starts_at, now):
-        opens, closes = checkin_window(policy, starts_at)
-        raise WindowClosed(f"check-in is open from {policy.local(opens).isoformat()} "
-                           f"to {policy.local(closes).isoformat()}")
-    if not address_allowed(policy, address):
-        raise Forbidden("check-in is accepted only from the institution's network")
 
 
 def shared_devices(checkins: Iterable[tuple[str, str | None]]) -> dict[str, list[str]]:
@@ -346,50 +288,6 @@ def shared_devices(checkins: Iterable[tuple[str, str | None]]) -> dict[str, list
         if device:
             by_device.setdefault(device, set()).add(student)
     return {d: sorted(s) for d, s in sorted(by_device.items()) if len(s) > 1}
-
-
-CHECKIN_LIMITS = {"student": 64, "address": 64, "device": 200}  # the check-in table's columns
-
-
-@dataclass(frozen=True)
-class CheckinRequest:
-    """A scanned code the gateway accepted, on its way to this service (kernel.commands.CHECKIN). `at` is
-    when it was scanned: the window is judged at that instant, however long the queue held it."""
-
-    id: str
-    session: int
-    student: str
-    at: datetime
-    address: str | None
-    device: str | None
-
-    def to_wire(self) -> dict[str, Any]:
-        return {"id": self.id, "session": self.session, "student": self.student, "at": self.at.isoformat(),
-                "address": self.address, "device": self.device}
-
-    @classmethod
-    def from_wire(cls, body: Any) -> CheckinRequest:
-        """Raise ValueError, naming the field, for anything but what `to_wire` makes."""
-        if not isinstance(body, dict):
-            raise ValueError("not a JSON object")
-        if not isinstance(body.get("id"), str) or not 1 <= len(body["id"]) <= 64:
-            raise ValueError("id: a string of 1..64 characters")
-        if not isinstance(body.get("session"), int) or isinstance(body["session"], bool) or body["session"] < 1:
-            raise ValueError("session: a positive integer")
-        try:
-            at = datetime.fromisoformat(str(body["at"]))
-        except (KeyError, ValueError):
-            raise ValueError("at: an ISO date-time") from None
-        if at.tzinfo is None:
-            raise ValueError("at: needs a UTC offset")
-        texts: dict[str, Any] = {}
-        for field, longest in CHECKIN_LIMITS.items():
-            value = body.get(field) or None  # "" = unknown
-            if (value is None and field == "student") or (
-                    value is not None and (not isinstance(value, str) or len(value) > longest)):
-                raise ValueError(f"{field}: a string of 1..{longest} characters")
-            texts[field] = value
-        return cls(body["id"], body["session"], texts["student"], at, texts["address"], texts["device"])
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from sqlalchemy import insert, update
 
 from attendance import domain, queries
 from attendance.models import Excuse, Mark, Session, Term
-from attendance.schemas import ExcuseSchema, MarkSchema, PlanSchema, TimetableSchema, TopicSchema
+from contracts.attendance import ExcuseSchema, MarkSchema, PlanSchema, TimetableSchema, TopicSchema
 from kernel.errors import NotFound, ValidationFailed
 from kernel.paging import decode_cursor, encode_cursor, page_by_id, page_size
 from kernel.policy import Policy

@@ -23,13 +23,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, Protocol
 
+from contracts.grading import CORRECTION_STATES, KINDS, STATEMENT_STATES  # noqa: F401
 from kernel.errors import Conflict, Forbidden, Locked, ValidationFailed, WindowClosed
 from kernel.policy import Policy
 from kernel.roster import IMPORTED, Period, enrolled_on, enrolment_periods  # noqa: F401
 from kernel.validation import Errors, invalid, reject
 
-KINDS = ("current", "module1", "module2", "final")
-STATEMENT_STATES = ("open", "posted", "closed")
 COMMISSION = "commission"  # an appeal decision (003 §6.3): the one writer a closed statement or year admits
 CORRECTION = "correction"  # a grade written by an executed late correction (003 §4.4.2)
 # The window that dates a grade's entry, by assessment kind (RULES.md §5 rows "current/module/final grade").
@@ -757,7 +756,6 @@ def correction_executed(correction_id: int, target: Mapping[str, Any], value: An
             "reason": reason}
 
 
-CORRECTION_STATES = ("pending", "executed", "rejected")
 
 
 def check_correction_state(state: Any) -> None:

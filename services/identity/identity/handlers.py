@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from contracts.identity import ContingentSchema, LoadSchema, OrderSchema, SubstitutionSchema, TokenRequestSchema
 from identity import domain, passwords, queries
 from identity.models import (
     Account,
@@ -22,7 +23,6 @@ from identity.models import (
     RoleGrant,
     Substitution,
 )
-from identity.schemas import ContingentSchema, LoadSchema, OrderSchema, SubstitutionSchema, TokenRequestSchema
 from kernel import clock
 from kernel.errors import NotFound
 from kernel.policy import Policy

@@ -27,20 +27,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from contracts.makeup import APPEAL_STATES, DISPUTE_STATES, MAKEUP_STATES, TASK_KINDS  # noqa: F401
 from kernel.errors import Conflict, DeadlinePassed, Forbidden, ValidationFailed
 from kernel.policy import Policy
 
-# RULES.md §6 (003 §5.1): the form of the make-up depends on the session kind.
-TASK_KINDS: Mapping[str, tuple[str, ...]] = {
-    "lecture": ("summary_oral", "test", "essay"),
-    "practice": ("practical_task", "test"),
-    "lab": ("redo_lab", "project"),
-    "srs": ("essay", "project"),
-}
-MAKEUP_STATES = ("requested", "assigned", "completed", "expired")
 STORED_MAKEUP_STATES = ("requested", "assigned", "completed")  # expired is derived from the deadline
-DISPUTE_STATES = ("open", "resolved", "escalated")
-APPEAL_STATES = ("filed", "decided")
 MADE_UP = "made_up"
 # How long a completed make-up may wait for attendance's marks event before the register calls it a mismatch.
 REGISTER_GRACE = timedelta(minutes=2)

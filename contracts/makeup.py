@@ -7,11 +7,21 @@ ISO 8601 in the institution's zone; a result or grade value is a number on the p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from makeup.domain import APPEAL_STATES, DISPUTE_STATES, MAKEUP_STATES, TASK_KINDS
+# RULES.md §6 (003 §5.1): the form of the make-up depends on the session kind.
+TASK_KINDS: Mapping[str, tuple[str, ...]] = {
+    "lecture": ("summary_oral", "test", "essay"),
+    "practice": ("practical_task", "test"),
+    "lab": ("redo_lab", "project"),
+    "srs": ("essay", "project"),
+}
+MAKEUP_STATES = ("requested", "assigned", "completed", "expired")
+DISPUTE_STATES = ("open", "resolved", "escalated")
+APPEAL_STATES = ("filed", "decided")
 
 
 class Strict(Schema):

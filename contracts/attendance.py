@@ -1,9 +1,12 @@
 """Wire formats of the attendance service (API.md "Attendance", "Loading the year"): the RPC bodies it loads
 (unknown fields ignored, never written; which status or excuse kind is valid is the preset's business, domain.py),
-then the answers and the events it emits (EVENTS), as they are on the wire."""
+then the answers and the events it emits (EVENTS), as they are on the wire, and the check-in command the gateway
+sends it (CheckinRequest)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
@@ -274,3 +277,49 @@ EVENTS: dict[str, type[Schema]] = {
     "excuse.filed": ExcuseViewSchema,
     "excuse.decided": ExcuseDecidedSchema,
 }
+
+
+# -- the check-in command (gateway -> attendance, kernel.commands.CHECKIN) ------------------------------------
+
+CHECKIN_LIMITS = {"student": 64, "address": 64, "device": 200}  # the check-in table's columns
+
+
+@dataclass(frozen=True)
+class CheckinRequest:
+    """A scanned code the gateway accepted, on its way to the attendance service (kernel.commands.CHECKIN). `at` is
+    when it was scanned: the window is judged at that instant, however long the queue held it."""
+
+    id: str
+    session: int
+    student: str
+    at: datetime
+    address: str | None
+    device: str | None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"id": self.id, "session": self.session, "student": self.student, "at": self.at.isoformat(),
+                "address": self.address, "device": self.device}
+
+    @classmethod
+    def from_wire(cls, body: Any) -> CheckinRequest:
+        """Raise ValueError, naming the field, for anything but what `to_wire` makes."""
+        if not isinstance(body, dict):
+            raise ValueError("not a JSON object")
+        if not isinstance(body.get("id"), str) or not 1 <= len(body["id"]) <= 64:
+            raise ValueError("id: a string of 1..64 characters")
+        if not isinstance(body.get("session"), int) or isinstance(body["session"], bool) or body["session"] < 1:
+            raise ValueError("session: a positive integer")
+        try:
+            at = datetime.fromisoformat(str(body["at"]))
+        except (KeyError, ValueError):
+            raise ValueError("at: an ISO date-time") from None
+        if at.tzinfo is None:
+            raise ValueError("at: needs a UTC offset")
+        texts: dict[str, Any] = {}
+        for field, longest in CHECKIN_LIMITS.items():
+            value = body.get(field) or None  # "" = unknown
+            if (value is None and field == "student") or (
+                    value is not None and (not isinstance(value, str) or len(value) > longest)):
+                raise ValueError(f"{field}: a string of 1..{longest} characters")
+            texts[field] = value
+        return cls(body["id"], body["session"], texts["student"], at, texts["address"], texts["device"])

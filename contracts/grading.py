@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from grading.domain import CORRECTION_STATES, KINDS, STATEMENT_STATES
+KINDS = ("current", "module1", "module2", "final")  # an assessment's kind
+STATEMENT_STATES = ("open", "posted", "closed")
+CORRECTION_STATES = ("pending", "executed", "rejected")
 
 
 class Strict(Schema):
