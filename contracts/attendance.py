@@ -9,25 +9,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
-CODE = validate.Length(min=1, max=64)
-SESSION_KINDS = ("lecture", "practice", "lab", "srs")
+from contracts.base import CODE, SESSION_KINDS, Exact, Lenient, nullable, page_of
+
 MAX_SESSIONS = 20_000  # a term of a large faculty; more in one request is a mistake
 
 
-class Strict(Schema):
-    class Meta:
-        unknown = EXCLUDE
 
-
-class TermSchema(Strict):
+class TermSchema(Lenient):
     code = fields.String(required=True, validate=CODE)
     starts = fields.Date(required=True)
     ends = fields.Date(required=True)
 
 
-class TimetableSessionSchema(Strict):
+class TimetableSessionSchema(Lenient):
     ref = fields.String(required=True, validate=validate.Length(min=1, max=200))
     discipline = fields.String(required=True, validate=CODE)
     group = fields.String(required=True, validate=CODE)
@@ -39,27 +35,27 @@ class TimetableSessionSchema(Strict):
     room = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
 
 
-class TimetableSchema(Strict):
+class TimetableSchema(Lenient):
     term = fields.Nested(TermSchema, required=True)
     sessions = fields.List(fields.Nested(TimetableSessionSchema), required=True,
                            validate=validate.Length(max=MAX_SESSIONS))
 
 
-class MarkSchema(Strict):
+class MarkSchema(Lenient):
     student = fields.String(required=True, validate=CODE)
     status = fields.String(required=True, validate=validate.Length(1, 32))
 
 
-class TopicSchema(Strict):
+class TopicSchema(Lenient):
     topic = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
     work_kind = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
 
 
-class PlanSchema(Strict):
+class PlanSchema(Lenient):
     planned_topic = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
-class ExcuseSchema(Strict):
+class ExcuseSchema(Lenient):
     student = fields.String(required=True, validate=CODE)
     from_ = fields.Date(required=True, data_key="from")
     to = fields.Date(required=True)
@@ -73,35 +69,33 @@ class ExcuseSchema(Strict):
 # institution's offset; "may be null" is allow_none.
 
 
-class Described(Schema):
-    class Meta:
-        unknown = RAISE
-
 
 Instant = fields.AwareDateTime
 
 
-def _maybe(field: type[fields.Field], **kwargs: Any) -> fields.Field:
-    return field(required=True, allow_none=True, **kwargs)
 
-
-class ChangeSchema(Described):
+class ChangeSchema(Exact):
     student = fields.String(required=True)
-    old = _maybe(fields.String)
+    old = nullable(fields.String)
     new = fields.String(required=True)
 
 
-class SessionFactsSchema(Described):
-    """A session's facts every payload about it repeats (its readers keep them)."""
+class SessionFields(Exact):
+    """What the timetable says of a session, in every message about one."""
 
-    session = fields.Integer(required=True)
     term = fields.String(required=True)
     discipline = fields.String(required=True)
     group = fields.String(required=True)
-    subgroup = _maybe(fields.String)
+    subgroup = nullable(fields.String)
     kind = fields.String(required=True, validate=validate.OneOf(SESSION_KINDS))
     teacher = fields.String(required=True)
     starts_at = Instant(required=True)
+
+
+class SessionFactsSchema(SessionFields):
+    """A session's facts every payload about it repeats (its readers keep them)."""
+
+    session = fields.Integer(required=True)
 
 
 class MarksRecordedSchema(SessionFactsSchema):
@@ -110,42 +104,35 @@ class MarksRecordedSchema(SessionFactsSchema):
 
     changes = fields.List(fields.Nested(ChangeSchema), required=True)
     late = fields.Boolean(required=True)
-    first_entry_at = _maybe(Instant)
+    first_entry_at = nullable(Instant)
     source = fields.String(required=True, validate=validate.OneOf(("teacher", "checkin", "excuse", "makeup",
                                                                     "correction")))
     actor = fields.String(required=True)
-    on_behalf_of = _maybe(fields.String)
-    reason = _maybe(fields.String)
-    approval = _maybe(fields.String)
+    on_behalf_of = nullable(fields.String)
+    reason = nullable(fields.String)
+    approval = nullable(fields.String)
 
 
 class TopicRecordedSchema(SessionFactsSchema):
     """`topic.recorded`: the planned topic, or the topic given and the kind of work."""
 
-    planned_topic = _maybe(fields.String)
-    topic = _maybe(fields.String)
-    work_kind = _maybe(fields.String)
+    planned_topic = nullable(fields.String)
+    topic = nullable(fields.String)
+    work_kind = nullable(fields.String)
     actor = fields.String(required=True)
-    on_behalf_of = _maybe(fields.String)
+    on_behalf_of = nullable(fields.String)
 
 
-class SessionScheduledSchema(Described):
+class SessionScheduledSchema(SessionFields):
     """`session.scheduled`: a session a timetable created or changed."""
 
     id = fields.Integer(required=True)
     ref = fields.String(required=True)
-    term = fields.String(required=True)
-    discipline = fields.String(required=True)
-    group = fields.String(required=True)
-    subgroup = _maybe(fields.String)
-    kind = fields.String(required=True, validate=validate.OneOf(SESSION_KINDS))
-    teacher = fields.String(required=True)
-    starts_at = Instant(required=True)
     minutes = fields.Integer(required=True)
-    room = _maybe(fields.String)
+    room = nullable(fields.String)
 
 
-class ExcuseViewSchema(Described):
+class ExcuseViewSchema(Exact):
     """An excuse (file_excuse, get_excuse, list_excuses' items) and `excuse.filed`."""
 
     id = fields.Integer(required=True)
@@ -157,11 +144,11 @@ class ExcuseViewSchema(Described):
     filed_by = fields.String(required=True)
     filed_at = Instant(required=True)
     late_filing = fields.Boolean(required=True)
-    document_due = _maybe(fields.Date)
+    document_due = nullable(fields.Date)
     state = fields.String(required=True, validate=validate.OneOf(("pending", "approved", "rejected")))
-    decided_by = _maybe(fields.String)
-    decided_at = _maybe(Instant)
-    note = _maybe(fields.String)
+    decided_by = nullable(fields.String)
+    decided_at = nullable(Instant)
+    note = nullable(fields.String)
 
 
 class ExcusedChangeSchema(ChangeSchema):
@@ -174,12 +161,10 @@ class ExcuseDecidedSchema(ExcuseViewSchema):
     changes = fields.List(fields.Nested(ExcusedChangeSchema), required=True)
 
 
-class ExcuseListSchema(Described):
-    items = fields.List(fields.Nested(ExcuseViewSchema), required=True)
-    next_cursor = _maybe(fields.String)
+ExcuseListSchema = page_of(ExcuseViewSchema, "ExcuseListSchema", Exact)
 
 
-class MarkViewSchema(Described):
+class MarkViewSchema(Exact):
     student = fields.String(required=True)
     status = fields.String(required=True)
     mark = fields.String(required=True)
@@ -187,26 +172,15 @@ class MarkViewSchema(Described):
     set_at = Instant(required=True)
 
 
-class SessionSummarySchema(Described):
-    """list_sessions' items."""
+class SessionSummarySchema(SessionScheduledSchema):
+    """list_sessions' items: the session as scheduled, its topics and entry times."""
 
-    id = fields.Integer(required=True)
-    ref = fields.String(required=True)
-    term = fields.String(required=True)
-    discipline = fields.String(required=True)
-    group = fields.String(required=True)
-    subgroup = _maybe(fields.String)
-    kind = fields.String(required=True, validate=validate.OneOf(SESSION_KINDS))
-    teacher = fields.String(required=True)
-    starts_at = Instant(required=True)
-    minutes = fields.Integer(required=True)
-    room = _maybe(fields.String)
-    planned_topic = _maybe(fields.String)
-    topic = _maybe(fields.String)
-    work_kind = _maybe(fields.String)
+    planned_topic = nullable(fields.String)
+    topic = nullable(fields.String)
+    work_kind = nullable(fields.String)
     late = fields.Boolean(required=True)
-    first_entry_at = _maybe(Instant)
-    last_entry_at = _maybe(Instant)
+    first_entry_at = nullable(Instant)
+    last_entry_at = nullable(Instant)
 
 
 class SessionViewSchema(SessionSummarySchema):
@@ -216,12 +190,10 @@ class SessionViewSchema(SessionSummarySchema):
     roster = fields.List(fields.String(), required=True)
 
 
-class SessionListSchema(Described):
-    items = fields.List(fields.Nested(SessionSummarySchema), required=True)
-    next_cursor = _maybe(fields.String)
+SessionListSchema = page_of(SessionSummarySchema, "SessionListSchema", Exact)
 
 
-class ImportedSchema(Described):
+class ImportedSchema(Exact):
     """import_timetable's answer: every ref's session id and how many were created, updated, unchanged."""
 
     term = fields.String(required=True)
@@ -231,29 +203,29 @@ class ImportedSchema(Described):
     unchanged = fields.Integer(required=True)
 
 
-class LiveStudentSchema(Described):
+class LiveStudentSchema(Exact):
     student = fields.String(required=True)
-    status = _maybe(fields.String)
-    mark = _maybe(fields.String)
-    checked_in_at = _maybe(Instant)
-    device = _maybe(fields.String)
-    address = _maybe(fields.String)
+    status = nullable(fields.String)
+    mark = nullable(fields.String)
+    checked_in_at = nullable(Instant)
+    device = nullable(fields.String)
+    address = nullable(fields.String)
     shared_device = fields.Boolean(required=True)
 
 
-class SharedDeviceSchema(Described):
+class SharedDeviceSchema(Exact):
     device = fields.String(required=True)
     students = fields.List(fields.String(), required=True)
 
 
-class RefusedCheckinSchema(Described):
+class RefusedCheckinSchema(Exact):
     student = fields.String(required=True)
     at = Instant(required=True)
-    code = _maybe(fields.String)
-    reason = _maybe(fields.String)
+    code = nullable(fields.String)
+    reason = nullable(fields.String)
 
 
-class LiveRosterSchema(Described):
+class LiveRosterSchema(Exact):
     """live_roster's answer."""
 
     session = fields.Integer(required=True)
@@ -262,12 +234,12 @@ class LiveRosterSchema(Described):
     refused_checkins = fields.List(fields.Nested(RefusedCheckinSchema), required=True)
 
 
-class FacultyGroupSchema(Described):
+class FacultyGroupSchema(Exact):
     """student_faculty_group's answer (all null when the student is not enrolled today)."""
 
-    group = _maybe(fields.String)
-    subgroup = _maybe(fields.String)
-    department = _maybe(fields.String)
+    group = nullable(fields.String)
+    subgroup = nullable(fields.String)
+    department = nullable(fields.String)
 
 
 EVENTS: dict[str, type[Schema]] = {

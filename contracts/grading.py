@@ -6,16 +6,14 @@ added without its schema. Instants are ISO 8601 in the institution's zone; numbe
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
+
+from contracts.base import Exact, page_of
 
 KINDS = ("current", "module1", "module2", "final")  # an assessment's kind
 STATEMENT_STATES = ("open", "posted", "closed")
 CORRECTION_STATES = ("pending", "executed", "rejected")
 
-
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
 
 
 Code = fields.String
@@ -29,7 +27,7 @@ def Maybe(field: type[fields.Field]) -> fields.Field:  # noqa: N802 - a field, n
 # -- assessments and grades -------------------------------------------------------------------------------------
 
 
-class NewAssessmentSchema(Strict):
+class NewAssessmentSchema(Exact):
     """create_assessment's body (domain.assessment_values checks it)."""
 
     group = Code(required=True)
@@ -40,14 +38,14 @@ class NewAssessmentSchema(Strict):
     max = fields.Float(required=True)
 
 
-class GradeEntrySchema(Strict):
+class GradeEntrySchema(Exact):
     """One item of record_grades' `grades`."""
 
     student = Code(required=True)
     value = fields.Float(required=True)
 
 
-class GradeSchema(Strict):
+class GradeSchema(Exact):
     student = Code(required=True)
     value = fields.Float(required=True)
     late = fields.Boolean(required=True)
@@ -56,7 +54,7 @@ class GradeSchema(Strict):
     set_by = Code(required=True)
 
 
-class AssessmentCreatedSchema(Strict):
+class AssessmentCreatedSchema(Exact):
     """`assessment.created` (and its audit entry's `new`): the assessment without its grades."""
 
     id = fields.Integer(required=True)
@@ -75,18 +73,16 @@ class AssessmentSchema(AssessmentCreatedSchema):
     grades = fields.List(fields.Nested(GradeSchema), required=True)
 
 
-class AssessmentListSchema(Strict):
-    items = fields.List(fields.Nested(AssessmentSchema), required=True)
-    next_cursor = Maybe(fields.String)
+AssessmentListSchema = page_of(AssessmentSchema, "AssessmentListSchema", Exact)
 
 
-class GradeChangeSchema(Strict):
+class GradeChangeSchema(Exact):
     student = Code(required=True)
     old = Maybe(fields.Float)
     new = fields.Float(required=True)
 
 
-class GradeRecordedSchema(Strict):
+class GradeRecordedSchema(Exact):
     """`grade.recorded`: the changed values of one assessment, who wrote them and by which path."""
 
     assessment = fields.Integer(required=True)
@@ -107,7 +103,7 @@ class GradeRecordedSchema(Strict):
 # -- the gradebook --------------------------------------------------------------------------------------------
 
 
-class AttendanceSummarySchema(Strict):
+class AttendanceSummarySchema(Exact):
     held = fields.Integer(required=True)
     present = fields.Integer(required=True)
     absent = fields.Integer(required=True)
@@ -116,7 +112,7 @@ class AttendanceSummarySchema(Strict):
     rate = fields.Float(required=True)
 
 
-class ComponentSchema(Strict):
+class ComponentSchema(Exact):
     points = fields.Float(required=True)
     max = fields.Float(required=True)
     # "from" is a Python keyword: the explanation of how the points were counted
@@ -125,7 +121,7 @@ class ComponentSchema(Strict):
     module = Maybe(fields.Integer)
 
 
-class StudentGradeSchema(Strict):
+class StudentGradeSchema(Exact):
     assessment = fields.Integer(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     title = fields.String(required=True)
@@ -134,7 +130,7 @@ class StudentGradeSchema(Strict):
     max = fields.Float(required=True)
 
 
-class MakeupSchema(Strict):
+class MakeupSchema(Exact):
     makeup = fields.Integer(required=True)
     session = fields.Integer(required=True)
     result = fields.String(required=True)
@@ -142,7 +138,7 @@ class MakeupSchema(Strict):
     completed_at = Maybe(Instant)
 
 
-class StudentResultSchema(Strict):
+class StudentResultSchema(Exact):
     student = Code(required=True)
     attendance = fields.Nested(AttendanceSummarySchema, required=True)
     components = fields.Dict(keys=fields.String(), values=fields.Nested(ComponentSchema), required=True)
@@ -157,7 +153,7 @@ class StudentResultSchema(Strict):
     makeups = fields.List(fields.Nested(MakeupSchema), required=True)
 
 
-class GradebookSchema(Strict):
+class GradebookSchema(Exact):
     group = Code(required=True)
     discipline = Code(required=True)
     control = fields.String(required=True, validate=validate.OneOf(("exam", "credit")))
@@ -168,7 +164,7 @@ class GradebookSchema(Strict):
 # -- statements ---------------------------------------------------------------------------------------------------
 
 
-class StatementRowSchema(Strict):
+class StatementRowSchema(Exact):
     """A final statement's row has the rating's letter, 5-point grade and admission; a module statement's row
     its points out of the module's maximum."""
 
@@ -181,7 +177,7 @@ class StatementRowSchema(Strict):
     components = fields.Dict(keys=fields.String(), values=fields.Nested(ComponentSchema), required=True)
 
 
-class StatementEventSchema(Strict):
+class StatementEventSchema(Exact):
     """`statement.created`, `statement.posted`, `statement.closed`."""
 
     id = fields.Integer(required=True)
@@ -205,15 +201,13 @@ class StatementSchema(StatementEventSchema):
     closed_at = Maybe(Instant)
 
 
-class StatementListSchema(Strict):
-    items = fields.List(fields.Nested(StatementSchema), required=True)
-    next_cursor = Maybe(fields.String)
+StatementListSchema = page_of(StatementSchema, "StatementListSchema", Exact)
 
 
 # -- late corrections -----------------------------------------------------------------------------------------------
 
 
-class TargetSchema(Strict):
+class TargetSchema(Exact):
     """A correction's target: a grade (`assessment`) or an attendance mark (`session`) of a student."""
 
     kind = fields.String(required=True, validate=validate.OneOf(("attendance", "grade")))
@@ -222,7 +216,7 @@ class TargetSchema(Strict):
     session = fields.Integer()
 
 
-class StepSchema(Strict):
+class StepSchema(Exact):
     action = fields.String(required=True)
     role = fields.String(required=True)
     actor = Code(required=True)
@@ -230,12 +224,12 @@ class StepSchema(Strict):
     note = Maybe(fields.String)
 
 
-class NextStepSchema(Strict):
+class NextStepSchema(Exact):
     action = fields.String(required=True)
     role = fields.String(required=True)
 
 
-class CorrectionSchema(Strict):
+class CorrectionSchema(Exact):
     """create_correction, correction_step, get_correction; and the payload of `correction.requested`,
     `correction.step`, `correction.rejected`."""
 
@@ -252,12 +246,10 @@ class CorrectionSchema(Strict):
     overdue = fields.Boolean(required=True)
 
 
-class CorrectionPageSchema(Strict):
-    items = fields.List(fields.Nested(CorrectionSchema), required=True)
-    next_cursor = Maybe(fields.String)
+CorrectionPageSchema = page_of(CorrectionSchema, "CorrectionPageSchema", Exact)
 
 
-class CorrectionExecutedSchema(Strict):
+class CorrectionExecutedSchema(Exact):
     """`correction.executed`: an attendance mark to write (attendance applies it)."""
 
     id = fields.Integer(required=True)
@@ -271,7 +263,7 @@ class CorrectionExecutedSchema(Strict):
 # -- the year archive -------------------------------------------------------------------------------------------------
 
 
-class YearClosedSchema(Strict):
+class YearClosedSchema(Exact):
     """`year.closed` (and its audit entry's `new`)."""
 
     year = fields.String(required=True)
@@ -281,7 +273,7 @@ class YearClosedSchema(Strict):
     closed_at = Instant(required=True)
 
 
-class ClosedYearSchema(Strict):
+class ClosedYearSchema(Exact):
     """close_year's answer."""
 
     year = fields.String(required=True)

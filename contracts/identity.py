@@ -4,44 +4,39 @@ RPC answers and the events identity emits, exactly as they are sent."""
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
-CODE = validate.Length(min=1, max=64)
-NAME = validate.Length(min=1, max=300)
+from contracts.base import CODE, NAME, SESSION_KINDS, Exact, Lenient, page_of
+
 ROLES = ("it_admin", "academic_office", "directorate", "department_head", "teacher", "curator", "commission",
          "student", "parent", "integration")
-SESSION_KINDS = ("lecture", "practice", "lab", "srs")
 
 
-class Strict(Schema):
-    class Meta:
-        unknown = EXCLUDE
 
-
-class FacultySchema(Strict):
+class FacultySchema(Lenient):
     code = fields.String(required=True, validate=CODE)
     name = fields.String(required=True, validate=NAME)
 
 
-class DepartmentSchema(Strict):
+class DepartmentSchema(Lenient):
     code = fields.String(required=True, validate=CODE)
     faculty = fields.String(required=True, validate=CODE)
     name = fields.String(required=True, validate=NAME)
 
 
-class GroupSchema(Strict):
+class GroupSchema(Lenient):
     code = fields.String(required=True, validate=CODE)
     department = fields.String(required=True, validate=CODE)
     course = fields.Integer(required=True, validate=validate.Range(1, 7))
     subgroups = fields.List(fields.String(validate=validate.Length(1, 16)), load_default=list)
 
 
-class RoleSchema(Strict):
+class RoleSchema(Lenient):
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     scope = fields.String(load_default=None, allow_none=True, validate=CODE)
 
 
-class AccountFields(Strict):
+class AccountFields(Lenient):
     code = fields.String(required=True, validate=CODE)
     full_name = fields.String(required=True, validate=NAME)
     login = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9._@-]{2,128}$"))
@@ -63,7 +58,7 @@ class ParentSchema(AccountFields):
     children = fields.List(fields.String(validate=CODE), required=True, validate=validate.Length(min=1))
 
 
-class ContingentSchema(Strict):
+class ContingentSchema(Lenient):
     faculties = fields.List(fields.Nested(FacultySchema), load_default=list)
     departments = fields.List(fields.Nested(DepartmentSchema), load_default=list)
     groups = fields.List(fields.Nested(GroupSchema), load_default=list)
@@ -72,14 +67,14 @@ class ContingentSchema(Strict):
     parents = fields.List(fields.Nested(ParentSchema), load_default=list)
 
 
-class DisciplineSchema(Strict):
+class DisciplineSchema(Lenient):
     code = fields.String(required=True, validate=CODE)
     name = fields.String(required=True, validate=NAME)
     control = fields.String(required=True, validate=validate.OneOf(("exam", "credit")))
     credits = fields.Integer(required=True, validate=validate.Range(0, 60))
 
 
-class AssignmentSchema(Strict):
+class AssignmentSchema(Lenient):
     teacher = fields.String(required=True, validate=CODE)
     discipline = fields.String(required=True, validate=CODE)
     group = fields.String(required=True, validate=CODE)
@@ -87,12 +82,12 @@ class AssignmentSchema(Strict):
     subgroup = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 16))
 
 
-class LoadSchema(Strict):
+class LoadSchema(Lenient):
     disciplines = fields.List(fields.Nested(DisciplineSchema), load_default=list)
     assignments = fields.List(fields.Nested(AssignmentSchema), load_default=list)
 
 
-class OrderSchema(Strict):
+class OrderSchema(Lenient):
     kind = fields.String(required=True, validate=validate.OneOf(("admit", "transfer", "expel")))
     student = fields.String(required=True, validate=CODE)
     group = fields.String(load_default=None, allow_none=True, validate=CODE)
@@ -101,7 +96,7 @@ class OrderSchema(Strict):
     number = fields.String(required=True, validate=validate.Length(1, 64))
 
 
-class SubstitutionSchema(Strict):
+class SubstitutionSchema(Lenient):
     teacher = fields.String(required=True, validate=CODE)
     substitute = fields.String(required=True, validate=CODE)
     from_ = fields.Date(required=True, data_key="from")
@@ -122,7 +117,7 @@ class ImportResultSchema(Schema):
 TOKEN_SCOPES = ("read", "write:attendance", "write:grades", "write:makeup", "write:orders")
 
 
-class TokenRequestSchema(Strict):
+class TokenRequestSchema(Lenient):
     name = fields.String(required=True, validate=validate.Length(1, 200))
     faculty = fields.String(required=True, validate=CODE)
     scopes = fields.List(fields.String(validate=validate.OneOf(TOKEN_SCOPES)), load_default=lambda: ["read"],
@@ -149,9 +144,7 @@ class TokenCreatedSchema(TokenSchema):
     token = fields.String()
 
 
-class TokenListSchema(Schema):
-    items = fields.List(fields.Nested(TokenSchema))
-    next_cursor = fields.String(allow_none=True)
+TokenListSchema = page_of(TokenSchema, "TokenListSchema", Schema)
 
 
 # -- the answers of identity's RPCs and the events it emits, as they are on the wire ---------------------------------
@@ -159,10 +152,6 @@ class TokenListSchema(Schema):
 # validates a payload notices a field added without its schema. Dates are ISO 8601; instants carry the
 # institution's offset.
 
-
-class Exact(Schema):
-    class Meta:
-        unknown = RAISE
 
 
 class LoginAnswerSchema(Exact):
@@ -296,9 +285,7 @@ class TokenChangedSchema(TokenViewSchema):
     token_hash = fields.String(required=True, validate=validate.Length(equal=64))
 
 
-class TokenPageSchema(Exact):
-    items = fields.List(fields.Nested(TokenViewSchema), required=True)
-    next_cursor = fields.String(required=True, allow_none=True)
+TokenPageSchema = page_of(TokenViewSchema, "TokenPageSchema", Exact)
 
 
 # The events identity emits, by type.

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
+
+from contracts.base import Exact, nullable, page_of
 
 # RULES.md §6 (003 §5.1): the form of the make-up depends on the session kind.
 TASK_KINDS: Mapping[str, tuple[str, ...]] = {
@@ -24,10 +26,6 @@ DISPUTE_STATES = ("open", "resolved", "escalated")
 APPEAL_STATES = ("filed", "decided")
 
 
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
 
 class Value(fields.Field):
     """A result or a grade: a number (not a boolean) or a word."""
@@ -37,9 +35,6 @@ class Value(fields.Field):
             raise ValidationError("a number or a grade word")
         return value
 
-
-def _maybe(field: type[fields.Field], **kwargs: Any) -> fields.Field:
-    return field(required=True, allow_none=True, **kwargs)
 
 
 Code = fields.String
@@ -51,14 +46,14 @@ TASK = validate.OneOf(sorted({k for kinds in TASK_KINDS.values() for k in kinds}
 # -- the RPC commands' arguments ------------------------------------------------------------------------------------
 
 
-class RequestMakeupArgs(Strict):
+class RequestMakeupArgs(Exact):
     session = fields.Raw(required=True)  # the session's id
     student = Code(required=True)
     actor = Code(required=True)
     role = fields.String(load_default="student")
 
 
-class AssignMakeupArgs(Strict):
+class AssignMakeupArgs(Exact):
     makeup_id = fields.Raw(required=True)
     task_kind = fields.String(required=True, validate=TASK)
     topic = fields.String(required=True)
@@ -66,14 +61,14 @@ class AssignMakeupArgs(Strict):
     actor = Code(required=True)
 
 
-class CompleteMakeupArgs(Strict):
+class CompleteMakeupArgs(Exact):
     makeup_id = fields.Raw(required=True)
     result = Value(required=True)
     comment = fields.String(allow_none=True)
     actor = Code(required=True)
 
 
-class ExtendMakeupArgs(Strict):
+class ExtendMakeupArgs(Exact):
     makeup_id = fields.Raw(required=True)
     until = fields.String(required=True)
     reason = fields.String(required=True)
@@ -81,7 +76,7 @@ class ExtendMakeupArgs(Strict):
     role = fields.String(required=True)  # one of the preset's makeup.extension_by
 
 
-class OpenDisputeArgs(Strict):
+class OpenDisputeArgs(Exact):
     assessment = fields.Raw(required=True)
     student = Code(required=True)
     reason = fields.String(required=True)
@@ -89,20 +84,20 @@ class OpenDisputeArgs(Strict):
     published_at = fields.String(allow_none=True)
 
 
-class ResolveDisputeArgs(Strict):
+class ResolveDisputeArgs(Exact):
     dispute_id = fields.Raw(required=True)
     value = Value(allow_none=True)
     note = fields.String(required=True)
     actor = Code(required=True)
 
 
-class EscalateDisputeArgs(Strict):
+class EscalateDisputeArgs(Exact):
     dispute_id = fields.Raw(required=True)
     actor = Code(required=True)
     note = fields.String(allow_none=True)
 
 
-class CreateCommissionArgs(Strict):
+class CreateCommissionArgs(Exact):
     order = fields.String(required=True)
     members = fields.List(Code(), required=True)
     date_from = fields.String(required=True)  # ISO date
@@ -110,7 +105,7 @@ class CreateCommissionArgs(Strict):
     actor = Code(required=True)
 
 
-class FileAppealArgs(Strict):
+class FileAppealArgs(Exact):
     student = Code(required=True)
     reason = fields.String(required=True)
     actor = Code(required=True)
@@ -119,7 +114,7 @@ class FileAppealArgs(Strict):
     published_at = fields.String(allow_none=True)
 
 
-class DecideAppealArgs(Strict):
+class DecideAppealArgs(Exact):
     appeal_id = fields.Raw(required=True)
     upheld = fields.Boolean(required=True)
     protocol = fields.String(required=True)
@@ -138,25 +133,25 @@ ARGS: dict[str, type[Schema]] = {
 # -- the answers ----------------------------------------------------------------------------------------------------
 
 
-class ExtensionStepSchema(Strict):
+class ExtensionStepSchema(Exact):
     role = fields.String(required=True)
     actor = Code(required=True)
     at = Instant(required=True)
     until = Instant(required=True)
-    reason = _maybe(fields.String)
+    reason = nullable(fields.String)
 
 
-class ExtensionSchema(Strict):
+class ExtensionSchema(Exact):
     """A make-up's extension (003 §5.3.2): the last step's date and reason, and whose decision it waits for."""
 
     until = Instant(required=True)
-    reason = _maybe(fields.String)
+    reason = nullable(fields.String)
     complete = fields.Boolean(required=True)
-    awaiting = _maybe(fields.String)
+    awaiting = nullable(fields.String)
     steps = fields.List(fields.Nested(ExtensionStepSchema), required=True)
 
 
-class MakeupSchema(Strict):
+class MakeupSchema(Exact):
     """A make-up; also the payload of makeup.requested, makeup.assigned, makeup.extension_step, makeup.extended."""
 
     id = fields.Integer(required=True)
@@ -164,64 +159,62 @@ class MakeupSchema(Strict):
     student = Code(required=True)
     discipline = Code(required=True)
     group = Code(required=True)
-    teacher = _maybe(Code)
+    teacher = nullable(Code)
     kind = fields.String(required=True)
     absence_status = fields.String(required=True)
     state = fields.String(required=True, validate=validate.OneOf(MAKEUP_STATES))
-    task_kind = _maybe(fields.String)
+    task_kind = nullable(fields.String)
     task_kinds = fields.List(fields.String(), required=True)
-    topic = _maybe(fields.String)
-    due = _maybe(Instant)
-    result = _maybe(Value)
-    comment = _maybe(fields.String)
+    topic = nullable(fields.String)
+    due = nullable(Instant)
+    result = nullable(Value)
+    comment = nullable(fields.String)
     requested_at = Instant(required=True)
     requested_by = Code(required=True)
-    assigned_at = _maybe(Instant)
-    completed_at = _maybe(Instant)
-    deadline = _maybe(Instant)
-    base_deadline = _maybe(Instant)
-    extension = _maybe(fields.Nested, nested=ExtensionSchema)
+    assigned_at = nullable(Instant)
+    completed_at = nullable(Instant)
+    deadline = nullable(Instant)
+    base_deadline = nullable(Instant)
+    extension = nullable(fields.Nested, nested=ExtensionSchema)
     steps = STEPS
 
 
-class MakeupPageSchema(Strict):
-    items = fields.List(fields.Nested(MakeupSchema), required=True)
-    next_cursor = _maybe(fields.String)
+MakeupPageSchema = page_of(MakeupSchema, "MakeupPageSchema", Exact)
 
 
-class RegisterMakeupSchema(Strict):
+class RegisterMakeupSchema(Exact):
     id = fields.Integer(required=True)
     state = fields.String(required=True, validate=validate.OneOf(MAKEUP_STATES))
-    task_kind = _maybe(fields.String)
-    topic = _maybe(fields.String)
-    assigned_at = _maybe(Instant)
-    due = _maybe(Instant)
-    completed_at = _maybe(Instant)
-    result = _maybe(Value)
-    comment = _maybe(fields.String)
-    deadline = _maybe(Instant)
+    task_kind = nullable(fields.String)
+    topic = nullable(fields.String)
+    assigned_at = nullable(Instant)
+    due = nullable(Instant)
+    completed_at = nullable(Instant)
+    result = nullable(Value)
+    comment = nullable(fields.String)
+    deadline = nullable(Instant)
 
 
-class RegisterLineSchema(Strict):
+class RegisterLineSchema(Exact):
     session = fields.Integer(required=True)
     student = Code(required=True)
-    status = _maybe(fields.String)
-    starts_at = _maybe(Instant)
-    kind = _maybe(fields.String)
-    teacher = _maybe(Code)
-    makeup = _maybe(fields.Nested, nested=RegisterMakeupSchema)
+    status = nullable(fields.String)
+    starts_at = nullable(Instant)
+    kind = nullable(fields.String)
+    teacher = nullable(Code)
+    makeup = nullable(fields.Nested, nested=RegisterMakeupSchema)
 
 
-class MismatchSchema(Strict):
+class MismatchSchema(Exact):
     kind = fields.String(required=True, validate=validate.OneOf(
         ("made_up_without_completed_makeup", "completed_makeup_mark_not_made_up")))
     session = fields.Integer(required=True)
     student = Code(required=True)
-    status = _maybe(fields.String)
-    makeup = _maybe(fields.Integer)
+    status = nullable(fields.String)
+    makeup = nullable(fields.Integer)
 
 
-class RegisterSchema(Strict):
+class RegisterSchema(Exact):
     """The make-up register of a group's discipline (003 §5.6)."""
 
     group = Code(required=True)
@@ -233,31 +226,34 @@ class RegisterSchema(Strict):
     checked_at = Instant(required=True)
 
 
-class DisputeSchema(Strict):
-    """A dispute; also the payload of dispute.opened, dispute.resolved, dispute.escalated."""
+class CaseFields(Exact):
+    """What a dispute and an appeal both say: whose grade, where, why, and the deadline the publication set."""
 
     id = fields.Integer(required=True)
-    assessment = fields.Integer(required=True)
     student = Code(required=True)
-    group = _maybe(Code)
-    discipline = _maybe(Code)
+    group = nullable(Code)
+    discipline = nullable(Code)
     reason = fields.String(required=True)
-    state = fields.String(required=True, validate=validate.OneOf(DISPUTE_STATES))
     published_at = Instant(required=True)
-    deadline = _maybe(Instant)
+    deadline = nullable(Instant)
+
+
+class DisputeSchema(CaseFields):
+    """A dispute; also the payload of dispute.opened, dispute.resolved, dispute.escalated."""
+
+    assessment = fields.Integer(required=True)
+    state = fields.String(required=True, validate=validate.OneOf(DISPUTE_STATES))
     opened_at = Instant(required=True)
     opened_by = Code(required=True)
-    value = _maybe(Value)
-    note = _maybe(fields.String)
+    value = nullable(Value)
+    note = nullable(fields.String)
     steps = STEPS
 
 
-class DisputePageSchema(Strict):
-    items = fields.List(fields.Nested(DisputeSchema), required=True)
-    next_cursor = _maybe(fields.String)
+DisputePageSchema = page_of(DisputeSchema, "DisputePageSchema", Exact)
 
 
-class CommissionSchema(Strict):
+class CommissionSchema(Exact):
     """An appeal commission; also the payload of commission.created (and its audit entry's `new`)."""
 
     id = fields.Integer(required=True)
@@ -270,44 +266,33 @@ class CommissionSchema(Strict):
     active = fields.Boolean(required=True)
 
 
-class CommissionPageSchema(Strict):
-    items = fields.List(fields.Nested(CommissionSchema), required=True)
-    next_cursor = _maybe(fields.String)
+CommissionPageSchema = page_of(CommissionSchema, "CommissionPageSchema", Exact)
 
 
-class AppealSchema(Strict):
+class AppealSchema(CaseFields):
     """An appeal; also the payload of appeal.filed."""
 
-    id = fields.Integer(required=True)
-    statement = _maybe(fields.Integer)
-    assessment = _maybe(fields.Integer)
-    student = Code(required=True)
-    group = _maybe(Code)
-    discipline = _maybe(Code)
-    reason = fields.String(required=True)
+    statement = nullable(fields.Integer)
+    assessment = nullable(fields.Integer)
     state = fields.String(required=True, validate=validate.OneOf(APPEAL_STATES))
-    published_at = Instant(required=True)
-    deadline = _maybe(Instant)
     filed_at = Instant(required=True)
     filed_by = Code(required=True)
-    commission = _maybe(fields.Integer)
-    upheld = _maybe(fields.Boolean)
-    protocol = _maybe(fields.String)
-    value = _maybe(Value)
-    decided_by = _maybe(Code)
-    decided_at = _maybe(Instant)
+    commission = nullable(fields.Integer)
+    upheld = nullable(fields.Boolean)
+    protocol = nullable(fields.String)
+    value = nullable(Value)
+    decided_by = nullable(Code)
+    decided_at = nullable(Instant)
     steps = STEPS
 
 
-class AppealPageSchema(Strict):
-    items = fields.List(fields.Nested(AppealSchema), required=True)
-    next_cursor = _maybe(fields.String)
+AppealPageSchema = page_of(AppealSchema, "AppealPageSchema", Exact)
 
 
 # -- the events that are not an answer ------------------------------------------------------------------------------
 
 
-class MakeupCompletedSchema(Strict):
+class MakeupCompletedSchema(Exact):
     """makeup.completed: attendance turns the mark into made_up, grading counts the result (003 §5.4.2, §5.5)."""
 
     id = fields.Integer(required=True)
@@ -316,25 +301,25 @@ class MakeupCompletedSchema(Strict):
     discipline = Code(required=True)
     group = Code(required=True)
     kind = fields.String(required=True)
-    teacher = _maybe(Code)
-    task_kind = _maybe(fields.String)
-    topic = _maybe(fields.String)
+    teacher = nullable(Code)
+    task_kind = nullable(fields.String)
+    topic = nullable(fields.String)
     result = Value(required=True)
-    comment = _maybe(fields.String)
+    comment = nullable(fields.String)
     completed_at = Instant(required=True)
     actor = Code(required=True)
 
 
-class AppealDecisionSchema(Strict):
+class AppealDecisionSchema(Exact):
     """appeal.decided (upheld with a value: grading applies it with role commission) and appeal.closed."""
 
     id = fields.Integer(required=True)
     student = Code(required=True)
-    statement = _maybe(fields.Integer)
-    assessment = _maybe(fields.Integer)
+    statement = nullable(fields.Integer)
+    assessment = nullable(fields.Integer)
     upheld = fields.Boolean(required=True)
     protocol = fields.String(required=True)
-    value = _maybe(Value)
+    value = nullable(Value)
     actor = Code(required=True)
     commission = fields.Integer(required=True)
     order = fields.String(required=True)

@@ -6,13 +6,9 @@ are dicts of whole numbers, not fixed fields."""
 
 from __future__ import annotations
 
-from marshmallow import INCLUDE, RAISE, Schema, fields
+from marshmallow import INCLUDE, Schema, fields
 
-
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
+from contracts.base import Exact, page_of
 
 Code = fields.String
 
@@ -29,7 +25,7 @@ def Counts() -> fields.Field:  # noqa: N802 - marks by status
     return fields.Dict(keys=fields.String(), values=fields.Integer())
 
 
-class DocumentSchema(Strict):
+class DocumentSchema(Exact):
     """A rendered file (csv, xlsx, pdf): render.document."""
 
     media_type = fields.String(required=True)
@@ -40,7 +36,7 @@ class DocumentSchema(Strict):
 # -- the attendance report -----------------------------------------------------------------------------------
 
 
-class FiltersSchema(Strict):
+class FiltersSchema(Exact):
     faculty = Code(allow_none=True)
     group = Code(allow_none=True)
     discipline = Code(allow_none=True)
@@ -49,7 +45,7 @@ class FiltersSchema(Strict):
     date_to = fields.String(allow_none=True)
 
 
-class AttendanceRowSchema(Strict):
+class AttendanceRowSchema(Exact):
     group = Code()
     discipline = Code()
     teacher = Code()
@@ -63,7 +59,7 @@ class AttendanceRowSchema(Strict):
     made_up_share = Share()
 
 
-class AttendanceReportSchema(Strict):
+class AttendanceReportSchema(Exact):
     filters = fields.Nested(FiltersSchema, required=True)
     rows = fields.List(fields.Nested(AttendanceRowSchema), required=True)
     totals = fields.Nested(AttendanceRowSchema, required=True)
@@ -72,7 +68,7 @@ class AttendanceReportSchema(Strict):
 # -- the journal-filling report and the teacher's journal ------------------------------------------------------
 
 
-class PeriodSpanSchema(Strict):
+class PeriodSpanSchema(Exact):
     from_ = fields.String(allow_none=True, data_key="from")
     to = fields.String(allow_none=True)
 
@@ -81,15 +77,15 @@ FILLING_COUNTS = ("scheduled", "held", "on_time", "late", "missing", "pending", 
                   "topics_as_planned", "topics_missing", "grades_entered", "grades_on_time", "grades_late")
 
 
-FillingCountsSchema = Strict.from_dict({k: fields.Integer(required=True) for k in FILLING_COUNTS},
+FillingCountsSchema = Exact.from_dict({k: fields.Integer(required=True) for k in FILLING_COUNTS},
                                        name="FillingCountsSchema")
-FillingRowSchema = Strict.from_dict({"group": Code(required=True), "discipline": Code(required=True),
+FillingRowSchema = Exact.from_dict({"group": Code(required=True), "discipline": Code(required=True),
                                      "discipline_name": fields.String(allow_none=True),
                                      **{k: fields.Integer(required=True) for k in FILLING_COUNTS}},
                                     name="FillingRowSchema")
 
 
-class FillingReportSchema(Strict):
+class FillingReportSchema(Exact):
     teacher = Code(required=True)
     teacher_name = Name()
     department = Code(allow_none=True)
@@ -101,7 +97,7 @@ class FillingReportSchema(Strict):
     journal_url = fields.String(allow_none=True)  # filling_report only, not in a scheduled report's teachers
 
 
-class JournalSessionSchema(Strict):
+class JournalSessionSchema(Exact):
     id = fields.Integer(required=True)
     starts_at = fields.String(allow_none=True)
     group = Code()
@@ -117,7 +113,7 @@ class JournalSessionSchema(Strict):
     marks = Counts()
 
 
-class JournalAssessmentSchema(Strict):
+class JournalAssessmentSchema(Exact):
     id = fields.Integer(required=True)
     group = Code()
     discipline = Code()
@@ -129,7 +125,7 @@ class JournalAssessmentSchema(Strict):
     late = fields.Integer()
 
 
-class TeacherJournalSchema(Strict):
+class TeacherJournalSchema(Exact):
     teacher = Code(required=True)
     teacher_name = Name()
     term = Code(required=True)
@@ -154,12 +150,12 @@ class ReasonSchema(Schema):
     discipline_name = Name()
 
 
-class PersonRefSchema(Strict):
+class PersonRefSchema(Exact):
     code = Code(required=True)
     full_name = fields.String(required=True)
 
 
-class AtRiskItemSchema(Strict):
+class AtRiskItemSchema(Exact):
     student = Code(required=True)
     full_name = Name()
     group = Code(allow_none=True)
@@ -167,13 +163,13 @@ class AtRiskItemSchema(Strict):
     reasons = fields.List(fields.Nested(ReasonSchema), required=True)
 
 
-class ThresholdsSchema(Strict):
+class ThresholdsSchema(Exact):
     attendance_percent = fields.Float(required=True)
     rating_points = fields.Float(required=True)
     min_sessions = fields.Integer(required=True)
 
 
-class AtRiskSchema(Strict):
+class AtRiskSchema(Exact):
     # the RPC's filters; a stored contact list has none
     filters = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True))
     thresholds = fields.Nested(ThresholdsSchema, required=True)
@@ -181,7 +177,7 @@ class AtRiskSchema(Strict):
     items = fields.List(fields.Nested(AtRiskItemSchema), required=True)
 
 
-class RecordSessionSchema(Strict):
+class RecordSessionSchema(Exact):
     session = fields.Integer(required=True)
     starts_at = fields.String(allow_none=True)
     kind = fields.String(allow_none=True)
@@ -192,13 +188,13 @@ class RecordSessionSchema(Strict):
     label = fields.String(required=True)
 
 
-class RecordAttendanceSchema(Strict):
+class RecordAttendanceSchema(Exact):
     marks = Counts()
     percent = fields.Float(allow_none=True)
     sessions = fields.List(fields.Nested(RecordSessionSchema), required=True)
 
 
-class RecordGradeSchema(Strict):
+class RecordGradeSchema(Exact):
     assessment = fields.Integer(required=True)
     kind = fields.String()
     title = fields.String(allow_none=True)
@@ -212,14 +208,14 @@ class RecordGradeSchema(Strict):
     approval = fields.String(allow_none=True)
 
 
-class ForecastSchema(Strict):
+class ForecastSchema(Exact):
     earned = fields.Float(required=True)
     observed = fields.Float(required=True)
     projected = fields.Float(allow_none=True)  # None until a graded component has data
     reasons = fields.List(fields.Nested(ReasonSchema), required=True)
 
 
-class RecordDisciplineSchema(Strict):
+class RecordDisciplineSchema(Exact):
     group = Code()
     discipline = Code()
     discipline_name = Name()
@@ -228,7 +224,7 @@ class RecordDisciplineSchema(Strict):
     forecast = fields.Nested(ForecastSchema, allow_none=True)
 
 
-class RecordStudentSchema(Strict):
+class RecordStudentSchema(Exact):
     code = Code(required=True)
     full_name = fields.String(required=True)
     group = Code(allow_none=True)
@@ -239,7 +235,7 @@ def Case() -> fields.Field:  # noqa: N802 - the case's fields as its service's e
     return fields.Dict(keys=fields.String())
 
 
-class StudentRecordSchema(Strict):
+class StudentRecordSchema(Exact):
     student = fields.Nested(RecordStudentSchema, required=True)
     disciplines = fields.List(fields.Nested(RecordDisciplineSchema), required=True)
     excuses = fields.List(Case(), required=True)
@@ -252,7 +248,7 @@ class StudentRecordSchema(Strict):
 # -- scheduled reports ---------------------------------------------------------------------------------------
 
 
-class ScheduledSchema(Strict):
+class ScheduledSchema(Exact):
     """A stored scheduled report as list_scheduled lists it; also the payload of the `report.ready` event."""
 
     id = fields.Integer(required=True)
@@ -269,9 +265,7 @@ class ScheduledSchema(Strict):
 ReportReadySchema = ScheduledSchema  # the event `report.ready` (reports -> subscribers), version 1
 
 
-class ScheduledListSchema(Strict):
-    items = fields.List(fields.Nested(ScheduledSchema), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
+ScheduledListSchema = page_of(ScheduledSchema, "ScheduledListSchema", Exact)
 
 
 class ScheduledReportSchema(ScheduledSchema):
