@@ -306,7 +306,8 @@ def component_name(schema: type[Schema]) -> str:
     `<package>.Order`, so one never hides the other in the document."""
     name = schema.__name__.removesuffix("Schema")
     if COMPONENT_OWNERS.setdefault(name, schema) is not schema:
-        name = f"{schema.__module__.split('.')[0]}.{name}"
+        owner = schema.__module__.removeprefix("contracts.").split(".")[0]  # contracts.grading -> grading
+        name = f"{owner}.{name}"
     return name
 
 

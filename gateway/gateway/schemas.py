@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from contracts import attendance, grading, makeup
+
 
 class Body(Schema):
     class Meta:
@@ -144,39 +146,11 @@ class DecisionSchema(Body):
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
 
 
-class SessionMarkSchema(Schema):
-    student = fields.String()
-    status = fields.String()
-    mark = fields.String()
-    source = fields.String()
-    set_at = fields.String(allow_none=True)
+class SessionSchema(attendance.SessionViewSchema):
+    """A session as the journal shows it: attendance's view, with the write window for its own teacher."""
 
-
-class SessionSchema(Schema):
-    id = fields.Integer()
-    ref = fields.String()
-    term = fields.String()
-    discipline = fields.String()
-    group = fields.String()
-    subgroup = fields.String(allow_none=True)
-    kind = fields.String()
-    teacher = fields.String()
-    starts_at = fields.String()
-    minutes = fields.Integer()
-    room = fields.String(allow_none=True)
-    planned_topic = fields.String(allow_none=True)
-    topic = fields.String(allow_none=True)
-    work_kind = fields.String(allow_none=True)
-    late = fields.Boolean()
     window = fields.String(metadata={"description": "the session's own teacher only: on_time|late|closed|locked|"
                                                     "not_started, what a journal write would meet now"})
-    marks = fields.List(fields.Nested(SessionMarkSchema))
-    roster = fields.List(fields.String())
-
-
-class SessionListSchema(Schema):
-    items = fields.List(fields.Nested(SessionSchema))
-    next_cursor = fields.String(allow_none=True)
 
 
 class AssessmentSchema(Body):
@@ -292,253 +266,6 @@ class ItemsSchema(Schema):
     next_cursor = nullable_string()
 
 
-class LiveRosterStudentSchema(Schema):
-    student = fields.String()
-    status = nullable_string()
-    mark = nullable_string()
-    checked_in_at = nullable_string()
-    device = nullable_string()
-    address = nullable_string()
-    shared_device = fields.Boolean()
-
-
-class SharedDeviceSchema(Schema):
-    device = fields.String()
-    students = fields.List(fields.String())
-
-
-class RefusedCheckinSchema(Schema):
-    student = nullable_string()
-    at = nullable_string()
-    code = nullable_string()
-    reason = nullable_string()
-
-
-class LiveRosterSchema(Schema):
-    session = fields.Integer()
-    students = fields.List(fields.Nested(LiveRosterStudentSchema))
-    shared_devices = fields.List(fields.Nested(SharedDeviceSchema))
-    refused_checkins = fields.List(fields.Nested(RefusedCheckinSchema))
-
-
-class ExcuseViewSchema(Schema):
-    id = fields.Integer()
-    student = fields.String()
-    from_ = fields.String(data_key="from")
-    to = fields.String()
-    kind = fields.String()
-    document = fields.String()
-    filed_by = nullable_string()
-    filed_at = nullable_string()
-    late_filing = fields.Boolean()
-    document_due = nullable_string()
-    state = fields.String()
-    decided_by = nullable_string()
-    decided_at = nullable_string()
-    note = nullable_string()
-
-
-class ExcuseListSchema(ItemsSchema):
-    items = fields.List(fields.Nested(ExcuseViewSchema))
-
-
-class GradeViewSchema(Schema):
-    student = fields.String()
-    value = fields.Raw(allow_none=True, metadata={"description": "a number or a code of the preset's scale"})
-    late = fields.Boolean()
-    first_entry_at = nullable_string()  # a teacher's own change is timed from this (self-correction window)
-    set_at = nullable_string()
-    set_by = nullable_string()
-
-
-class AssessmentViewSchema(Schema):
-    id = fields.Integer()
-    group = fields.String()
-    discipline = fields.String()
-    kind = fields.String()
-    title = nullable_string()
-    date = fields.String()
-    max = fields.Float()
-    created_by = nullable_string()
-    grades = fields.List(fields.Nested(GradeViewSchema))
-
-
-class AssessmentListSchema(ItemsSchema):
-    items = fields.List(fields.Nested(AssessmentViewSchema))
-
-
-class GradebookSchema(Schema):
-    group = fields.String()
-    discipline = fields.String()
-    control = nullable_string()
-    rating_max = fields.Float()
-    students = fields.List(fields.Dict(), metadata={"description": "per student: grades, attendance summary, "
-                                                                   "module points, rating, letter, make-ups"})
-
-
-class StatementViewSchema(Schema):
-    id = fields.Integer()
-    group = fields.String()
-    discipline = fields.String()
-    kind = fields.String()
-    state = fields.String()
-    control = nullable_string()
-    rows = fields.List(fields.Dict(), metadata={"description": "one row per student, computed from the journal"})
-    covers_until = nullable_string()
-    created_by = nullable_string()
-    created_at = nullable_string()
-    posted_by = nullable_string()
-    posted_at = nullable_string()
-    closed_by = nullable_string()
-    closed_at = nullable_string()
-
-
-class StatementListSchema(ItemsSchema):
-    items = fields.List(fields.Nested(StatementViewSchema))
-
-
-class ApprovalStepSchema(Schema):
-    action = fields.String()
-    role = nullable_string()
-    actor = nullable_string()
-    at = nullable_string()
-    note = nullable_string()
-
-
-class NextStepSchema(Schema):
-    action = fields.String()
-    role = nullable_string()
-
-
-class CorrectionViewSchema(Schema):
-    id = fields.Integer()
-    target = fields.Dict()
-    value = fields.Raw(allow_none=True)
-    reason = fields.String()
-    state = fields.String()
-    requested_by = nullable_string()
-    created_at = nullable_string()
-    steps = fields.List(fields.Nested(ApprovalStepSchema))
-    next = fields.Nested(NextStepSchema, allow_none=True)
-    due = nullable_string()
-    overdue = fields.Boolean()
-
-
-class CorrectionListSchema(ItemsSchema):
-    items = fields.List(fields.Nested(CorrectionViewSchema))
-
-
-class ClosedYearSchema(Schema):
-    year = fields.String()
-    starts = fields.String()
-    ends = fields.String()
-    closed = fields.Boolean()
-    closed_by = nullable_string()
-    closed_at = nullable_string()
-
-
-class ExtensionViewSchema(Schema):
-    until = nullable_string()
-    reason = nullable_string()
-    complete = fields.Boolean()
-    awaiting = nullable_string()
-    steps = fields.List(fields.Dict())
-
-
-class MakeupViewSchema(Schema):
-    id = fields.Integer()
-    session = fields.Integer()
-    student = fields.String()
-    discipline = nullable_string()
-    group = nullable_string()
-    teacher = nullable_string()
-    kind = nullable_string()
-    absence_status = nullable_string()
-    state = fields.String()
-    task_kind = nullable_string()
-    task_kinds = fields.List(fields.String())
-    topic = nullable_string()
-    due = nullable_string()
-    result = fields.Raw(allow_none=True)
-    comment = nullable_string()
-    requested_at = nullable_string()
-    requested_by = nullable_string()
-    assigned_at = nullable_string()
-    completed_at = nullable_string()
-    deadline = nullable_string()
-    base_deadline = nullable_string()
-    extension = fields.Nested(ExtensionViewSchema, allow_none=True)
-    steps = fields.List(fields.Dict())
-
-
-class MakeupListSchema(ItemsSchema):
-    items = fields.List(fields.Nested(MakeupViewSchema))
-
-
-class MakeupRegisterSchema(Schema):
-    group = fields.String()
-    discipline = fields.String()
-    items = fields.List(fields.Dict(), metadata={"description": "every absence with its make-up, if any"})
-    consistent = fields.Boolean()
-    mismatches = fields.List(fields.Dict())
-    pending = fields.List(fields.Dict())
-    checked_at = nullable_string()
-
-
-class DisputeViewSchema(Schema):
-    id = fields.Integer()
-    assessment = fields.Integer()
-    student = fields.String()
-    group = nullable_string()
-    discipline = nullable_string()
-    reason = fields.String()
-    state = fields.String()
-    published_at = nullable_string()
-    deadline = nullable_string()
-    opened_at = nullable_string()
-    opened_by = nullable_string()
-    value = fields.Raw(allow_none=True)
-    note = nullable_string()
-    steps = fields.List(fields.Dict())
-
-
-class CommissionViewSchema(Schema):
-    id = fields.Integer()
-    order = fields.String()
-    members = fields.List(fields.String())
-    from_ = fields.String(data_key="from")
-    to = fields.String()
-    created_by = nullable_string()
-    created_at = nullable_string()
-    active = fields.Boolean()
-
-
-class AppealViewSchema(Schema):
-    id = fields.Integer()
-    statement = fields.Integer(allow_none=True)
-    assessment = fields.Integer(allow_none=True)
-    student = fields.String()
-    group = nullable_string()
-    discipline = nullable_string()
-    reason = fields.String()
-    state = fields.String()
-    published_at = nullable_string()
-    deadline = nullable_string()
-    filed_at = nullable_string()
-    filed_by = nullable_string()
-    commission = fields.Integer(allow_none=True)
-    upheld = fields.Boolean(allow_none=True)
-    protocol = nullable_string()
-    value = fields.Raw(allow_none=True)
-    decided_by = nullable_string()
-    decided_at = nullable_string()
-    steps = fields.List(fields.Dict())
-
-
-class AppealListSchema(ItemsSchema):
-    items = fields.List(fields.Nested(AppealViewSchema))
-
-
 class AttendanceReportSchema(Schema):
     filters = fields.Dict()
     totals = fields.Dict()
@@ -588,3 +315,25 @@ class AuditEntrySchema(Schema):
 
 class AuditListSchema(ItemsSchema):
     items = fields.List(fields.Nested(AuditEntrySchema))
+
+
+# -- answers the services give and the gateway passes on: their contracts -------------------------------------
+LiveRosterSchema = attendance.LiveRosterSchema
+SessionListSchema = attendance.SessionListSchema
+ExcuseViewSchema = attendance.ExcuseViewSchema
+ExcuseListSchema = attendance.ExcuseListSchema
+AssessmentViewSchema = grading.AssessmentSchema
+AssessmentListSchema = grading.AssessmentListSchema
+GradebookSchema = grading.GradebookSchema
+StatementViewSchema = grading.StatementSchema
+StatementListSchema = grading.StatementListSchema
+CorrectionViewSchema = grading.CorrectionSchema
+CorrectionListSchema = grading.CorrectionPageSchema
+ClosedYearSchema = grading.ClosedYearSchema
+MakeupViewSchema = makeup.MakeupSchema
+MakeupListSchema = makeup.MakeupPageSchema
+MakeupRegisterSchema = makeup.RegisterSchema
+DisputeViewSchema = makeup.DisputeSchema
+CommissionViewSchema = makeup.CommissionSchema
+AppealViewSchema = makeup.AppealSchema
+AppealListSchema = makeup.AppealPageSchema
