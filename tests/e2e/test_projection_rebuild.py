@@ -1,7 +1,8 @@
-"""`python -m kernel.projections rebuild` on the running stack: the read models of attendance, the gateway and
-reports replayed from the services' outboxes into fresh tables equal the live ones; a row tampered with in a live
-table is named and the command exits 1; rebuilt in place, a service's read models still equal the replay. Run after
-tests/e2e/test_reports.py in one session, it compares the read models of that term's journal."""
+"""`python -m kernel.projections rebuild` on the running stack: the read models of every service that keeps them
+(attendance, the gateway, grading, makeup, reports) replayed from the services' outboxes into fresh tables equal
+the live ones; a row tampered with in a live table is named and the command exits 1; rebuilt in place, a service's
+read models still equal the replay. Run after tests/e2e/test_reports.py in one session, it compares the read models
+of that term's journal."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def projections(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
 
 
-@pytest.mark.parametrize("service", ["attendance", "gateway", "reports"])
+@pytest.mark.parametrize("service", ["attendance", "gateway", "grading", "makeup", "reports"])
 def test_the_replayed_read_models_equal_the_live_ones(stack, service):
     out = projections(service, "--compare")
     assert out.returncode == 0, out.stdout + out.stderr

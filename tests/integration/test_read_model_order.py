@@ -15,6 +15,7 @@ from support import admin_query, eventually
 
 pytestmark = pytest.mark.integration
 SESSION = 990_001  # no real session: the event brings what the read models need
+SESSIONS = {"grading": "session", "makeup": "session_info"}  # each consumer's table of sessions
 
 
 def envelope(at: str, status: str) -> dict:
@@ -45,6 +46,13 @@ def test_an_older_marks_event_delivered_late_does_not_overwrite_a_newer_status(s
         return rows[0][0] if rows else None
 
     ids = [newer["event_id"], older["event_id"]]  # a service's workers may take the two at once: wait for both
-    eventually(lambda: admin_query(f"SELECT count(*) FROM {consumer}.processed_event WHERE event_id = ANY(%s::uuid[])",
-                                   (ids,))[0][0] == 2, timeout=30)
-    assert status("ORD1") == "present", "the older event, delivered last, left the newer status"
+    try:
+        eventually(lambda: admin_query(f"SELECT count(*) FROM {consumer}.processed_event WHERE event_id = "
+                                       "ANY(%s::uuid[]) AND handler NOT LIKE 'projection:%%'", (ids,))[0][0] == 2,
+                   timeout=30)
+        assert status("ORD1") == "present", "the older event, delivered last, left the newer status"
+    finally:
+        # Published by hand, not by attendance, so no replay knows them: the rows they made are taken back, or a
+        # later rebuild --compare of the service finds them.
+        admin_query(f"DELETE FROM {consumer}.mark WHERE session = %s", (SESSION,))
+        admin_query(f"DELETE FROM {consumer}.{SESSIONS[consumer]} WHERE id = %s", (SESSION,))

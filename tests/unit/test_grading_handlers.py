@@ -65,6 +65,9 @@ class Store:
         mp.setattr(q, "control", lambda tx, d: self.controls.get(d))
         mp.setattr(q, "makeup_results", lambda tx, g, d: sorted(
             (m for m in self.of(MakeupResult) if (m.group, m.discipline) == (g, d)), key=lambda m: m.makeup))
+        mp.setattr(q, "makeup_counted", lambda tx, m: any(
+            (e["entity"], e["entity_id"], e["action"]) == ("makeup_result", str(m), "counted")
+            for e in self.uow.audited))
         mp.setattr(q, "statement", lambda tx, i, lock=False: self.one(Statement, id=i))
         mp.setattr(q, "posted_statements", lambda tx, g, d: [
             s for s in self.of(Statement) if (s.group, s.discipline) == (g, d) and s.state in q.POSTED])
@@ -445,6 +448,16 @@ def test_gradebook_lists_the_roster_and_anyone_graded_with_their_make_ups(uow, s
     assert by["S9"]["grades"][0]["value"] == 7 and by["S1"]["attendance"]["present"] == 1
     assert book["control"] == "exam" and book["rating_max"] == 100
     assert [s["student"] for s in handlers.gradebook(uow, OSHTU, GROUP, DISC, "S3")["students"]] == ["S3"]
+
+
+def test_a_make_up_result_is_counted_with_one_audit_entry_whatever_its_events(uow, store):
+    result = {"id": 7, "session": 5, "student": "S2", "group": GROUP, "discipline": DISC, "result": "passed",
+              "actor": "T1"}
+    handlers.count_makeup_result(uow, result)
+    handlers.count_makeup_result(uow, {**result, "result": "failed"})  # a second event of the same make-up
+    assert uow.audited == [{"entity": "makeup_result", "entity_id": "7", "action": "counted", "actor": "T1",
+                            "student": "S2", "new": {"session": 5, "result": "passed"}, "approval": "make-up 7",
+                            "at": at("2026-10-06", "10:00")}]
 
 
 def test_close_year_once_emits_and_audits_then_answers_the_same(uow, store):

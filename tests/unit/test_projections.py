@@ -1,6 +1,7 @@
 """kernel.projections without a database: which projections an event reaches, the claim that makes a redelivery
-change nothing, a batch that undoes only its bad event, and the newest-wins order of (occurred_at, event_id).
-The writes against PostgreSQL: tests/integration/test_projections.py."""
+change nothing, a batch that undoes only its bad event, the newest-wins order of (occurred_at, event_id), and the
+changes grading's and makeup's read models make of an event. The writes against PostgreSQL:
+tests/integration/test_projections_on_postgres.py."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 from kernel.events import Envelope
-from kernel.projections import Direct, Projection, apply, apply_batch, claim_name
+from kernel.projections import Direct, Projection, Put, Remove, apply, apply_batch, claim_name
 from kernel.projections.kit import newer, stamp
 from kernel.projections.rebuild import sources
 
@@ -125,3 +126,43 @@ def test_the_kit_stamps_the_declared_version_columns_from_the_event():
 def test_a_rebuild_reads_each_source_for_the_types_its_projections_consume():
     assert sources([projection("a", "x.b", "x.a"), Projection("b", None, ("n",), {("other", "y"): recorder("b")}),
                     projection("c", "x.a")]) == {"other": ["y"], "src": ["x.a", "x.b"]}
+
+
+# -- grading's and makeup's declarations -------------------------------------------------------------------------
+
+
+def marks_event(*changes: tuple[str, str | None]) -> Envelope:
+    return Envelope(event_id=event(1).event_id, type="marks.recorded", version=1, occurred_at=T0.isoformat(),
+                    source="attendance", payload={
+                        "session": "5", "group": "G1", "discipline": "HIS", "term": "T", "kind": "lecture",
+                        "starts_at": T0.isoformat(), "changes": [{"student": s, "new": v} for s, v in changes]})
+
+
+def test_grading_keeps_each_students_last_mark_of_an_event_and_removes_a_cleared_one():
+    from grading.projections import mark_changes
+
+    changes = mark_changes(marks_event(("S1", "absent"), ("S2", "present"), ("S1", "late"), ("S2", None)))
+    assert changes == [Put({"session": 5, "student": "S1", "status": "late"}),
+                       Remove({"session": 5, "student": "S2"})]
+
+
+def test_makeup_keeps_a_cleared_mark_as_a_row_without_status_and_skips_a_session_without_its_fields():
+    from makeup.projections import mark_changes, session_changes
+
+    assert [c.row["status"] for c in mark_changes(marks_event(("S1", "absent"), ("S1", None)))] == [None]
+    bare = marks_event(("S1", "absent"))
+    bare.payload.pop("starts_at")
+    assert session_changes("session", bare) == []
+
+
+def test_makeup_writes_a_statements_state_with_a_new_row_only_unless_it_closes():
+    from makeup.projections import statement_changes
+
+    def statement(state: str) -> Envelope:
+        return Envelope(event_id=event(1).event_id, type=f"statement.{state}", version=1, occurred_at=T0.isoformat(),
+                        source="grading", payload={"id": 3, "group": "G1", "discipline": "HIS", "kind": "final",
+                                                   "state": state})
+
+    [posted], [closed] = statement_changes(statement("posted")), statement_changes(statement("closed"))
+    assert posted.row == {"id": 3, "posted_at": T0} and posted.insert_only["state"] == "posted"
+    assert closed.row == {"id": 3, "state": "closed", "closed_at": T0}

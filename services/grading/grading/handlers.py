@@ -152,6 +152,17 @@ def decide_appeal(uow: UnitOfWork, pol: Policy, decision: dict[str, Any]) -> lis
     return write_grades(uow, pol, row, grades, actor, domain.COMMISSION, None, reason, approval)
 
 
+def count_makeup_result(uow: UnitOfWork, result: dict[str, Any]) -> None:
+    """A completed make-up's result counts in the rating (RULES.md §6): grading's own act, audited once per
+    make-up. Its row is a read model (projections.py), written by the kit beside this; the entry is asked after
+    the row, so a second event of the same make-up, waiting on the first one's row, sees the first's entry."""
+    if queries.makeup_counted(uow.tx, result["id"]):
+        return
+    uow.audit(entity="makeup_result", entity_id=str(result["id"]), action="counted", actor=result.get("actor"),
+              student=result["student"], new={"session": result["session"], "result": result["result"]},
+              approval=f"make-up {result['id']}")
+
+
 # -- the gradebook and the rating ---------------------------------------------------------------------------------
 
 

@@ -103,6 +103,15 @@ def makeup_results(tx: Tx, group: str, discipline: str) -> list[MakeupResult]:
         MakeupResult.group == group, MakeupResult.discipline == discipline).order_by(MakeupResult.makeup)))
 
 
+COUNTED_SQL = text("SELECT 1 FROM grading.audit_log WHERE entity = 'makeup_result' AND entity_id = :makeup"
+                   " AND action = 'counted' LIMIT 1")
+
+
+def makeup_counted(tx: Tx, makeup: int) -> bool:
+    """Whether grading's audit log already says it counted the make-up's result (entries are never removed)."""
+    return tx.execute(COUNTED_SQL, {"makeup": str(makeup)}).first() is not None
+
+
 # -- statements ---------------------------------------------------------------------------------------------------
 
 

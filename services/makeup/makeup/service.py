@@ -10,25 +10,19 @@ as events: `makeup.completed` (attendance sets the mark to made_up, grading coun
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from nameko.rpc import rpc
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from kernel.consumer import handles
 from kernel.db import Database
 from kernel.events import Envelope
 from kernel.metrics import DomainGauge
-from kernel.readmodels import upsert_newest
+from kernel.projections import apply
 from kernel.service import ServiceBase
 from kernel.wire import policy
 from makeup import handlers
-from makeup.models import AssessmentInfo, GradePub, Mark, SessionInfo, StatementInfo
-
-
-def _instant(value: str) -> datetime:
-    return datetime.fromisoformat(value)
+from makeup.projections import PROJECTIONS
 
 
 class MakeupService(ServiceBase):
@@ -164,78 +158,28 @@ class MakeupService(ServiceBase):
         self.db.commit()
         return result
 
-    # -- read models, from attendance's and grading's events ------------------------------------------------
-    def _upsert_session(self, p: dict[str, Any], session_id: Any) -> None:
-        if not p.get("discipline") or not p.get("group") or not p.get("starts_at"):
-            return
-        values = {"term": p.get("term"), "discipline": p["discipline"], "group": p["group"],
-                  "subgroup": p.get("subgroup"), "kind": p.get("kind") or "lecture", "teacher": p.get("teacher"),
-                  "starts_at": _instant(p["starts_at"])}
-        stmt = pg_insert(SessionInfo).values(id=int(session_id), **values)
-        self.db.tx.execute(stmt.on_conflict_do_update(index_elements=[SessionInfo.id], set_=values))
-
+    # -- read models, from attendance's and grading's events (makeup/projections.py) ------------------------
     @handles("attendance", "session.scheduled")
     def on_session_scheduled(self, event: Envelope) -> None:
-        self._upsert_session(event.payload, event.payload["id"])
+        apply(self.db, PROJECTIONS, event)
 
     @handles("attendance", "marks.recorded")
     def on_marks_recorded(self, event: Envelope) -> None:
-        """The current status per (session, student); an event older than the stored status changes nothing."""
-        p = event.payload
-        self._upsert_session(p, p["session"])
-        at = _instant(event.occurred_at)
-        last = {c["student"]: c.get("new") for c in p.get("changes") or []}  # one statement for the whole event
-        if not last:
-            return
-        values = {"group": p["group"], "discipline": p["discipline"], "at": at}
-        upsert_newest(self.db.tx, Mark, ("session", "student"),
-                      [{"session": int(p["session"]), "student": student, "status": status, **values}
-                       for student, status in last.items()])
-
-    def _upsert_statement(self, event: Envelope) -> None:
-        p = event.payload
-        tx = self.db.tx
-        at = _instant(event.occurred_at)
-        row = tx.get(StatementInfo, int(p["id"]), with_for_update=True)
-        if row is None:
-            row = StatementInfo(id=int(p["id"]), group=p["group"], discipline=p["discipline"], kind=p["kind"],
-                                state=p["state"])
-            tx.add(row)
-        if p["state"] == "posted":
-            row.posted_at = at
-            if row.state != "closed":  # a late posted event never reopens a closed statement
-                row.state = "posted"
-        elif p["state"] == "closed":
-            row.state, row.closed_at = "closed", at
+        apply(self.db, PROJECTIONS, event)
 
     @handles("grading", "statement.posted")
     def on_statement_posted(self, event: Envelope) -> None:
-        self._upsert_statement(event)
+        apply(self.db, PROJECTIONS, event)
 
     @handles("grading", "statement.closed")
     def on_statement_closed(self, event: Envelope) -> None:
-        self._upsert_statement(event)
-
-    def _upsert_assessment(self, p: dict[str, Any], assessment_id: Any) -> None:
-        values = {"group": p["group"], "discipline": p["discipline"], "kind": p.get("kind"), "title": p.get("title")}
-        if values["title"] is None:
-            values.pop("title")
-        stmt = pg_insert(AssessmentInfo).values(id=int(assessment_id), **values)
-        self.db.tx.execute(stmt.on_conflict_do_update(index_elements=[AssessmentInfo.id], set_=values))
+        apply(self.db, PROJECTIONS, event)
 
     @handles("grading", "assessment.created")
     def on_assessment_created(self, event: Envelope) -> None:
-        self._upsert_assessment(event.payload, event.payload["id"])
+        apply(self.db, PROJECTIONS, event)
 
     @handles("grading", "grade.recorded")
     def on_grade_recorded(self, event: Envelope) -> None:
         """When each student's grade became visible: the dispute and appeal windows run from it (003 §6.2)."""
-        p = event.payload
-        self._upsert_assessment(p, p["assessment"])
-        at = _instant(event.occurred_at)
-        for change in p.get("changes") or []:
-            values = {"value": change.get("new"), "published_at": at}
-            stmt = pg_insert(GradePub).values(assessment=int(p["assessment"]), student=change["student"], **values)
-            self.db.tx.execute(stmt.on_conflict_do_update(
-                index_elements=[GradePub.assessment, GradePub.student], set_=values,
-                where=GradePub.published_at <= at))
+        apply(self.db, PROJECTIONS, event)
