@@ -260,10 +260,10 @@ def _field_schema(f: Any, components: dict[str, Any]) -> dict[str, Any]:
         out = {"type": "string", "format": "date-time"}
     elif isinstance(f, m.Date):
         out = {"type": "string", "format": "date"}
-    elif isinstance(f, m.Raw) and not isinstance(f, m.String):
-        out = {}
-    else:
+    elif isinstance(f, m.String):
         out = {"type": "string"}
+    else:  # Raw, a bare Field or a contract's own (a make-up value: a number or a grade word): any JSON value
+        out = {}
     choices = getattr(f, "validators", [])
     for v in choices:
         if hasattr(v, "choices"):
